@@ -1,0 +1,14 @@
+import type { Kube } from '../src/kube/client.js';
+import type { PipelineExecutor } from '../src/executors/types.js';
+import type { GitWriter } from '../src/statestore/git.js';
+
+export interface ActivityDeps {
+  kube: Kube;
+  executor: PipelineExecutor;
+  /** Where pipeline run directories live (deterministic per run, so retries resume). */
+  workDir: string;
+  /** Writes pipeline output to GitStateStores (one clone cache per repository). */
+  git: GitWriter;
+  /** Temporal frontend, for activities that signal other workflows (Promise updates). */
+  temporalAddress: string;
+}

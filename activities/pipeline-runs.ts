@@ -1,0 +1,409 @@
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { stringify } from 'yaml';
+import { DELETE_FINALIZER, MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
+import {
+  pipelineEnv,
+  pipelineIdentity,
+  pipelineNamespace,
+  pipelinesFor,
+} from '../src/core/pipeline-factory.js';
+import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
+import {
+  isPromiseRef,
+  type Condition,
+  type KubeObject,
+  type ObjectRef,
+  type WorkflowAction,
+} from '../src/core/types.js';
+import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
+import { EnvResolutionError, resolveContainerEnv } from '../src/kube/env.js';
+import { recordEvent } from '../src/kube/events.js';
+import { applyPipelineIdentity, serviceAccountKubeconfig } from '../src/kube/identity.js';
+import { removeFinalizerPatch, removeLabelPatch } from '../src/kube/objects.js';
+import { objectAccess, type ObjectAccess } from './access.js';
+import type { ActivityDeps } from './deps.js';
+import { recordedDestinations, writeOutput } from './output.js';
+import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
+
+export interface PipelinePhase {
+  name: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** The condition each action reports (seed 004 / DESIGN §3). */
+const CONDITION: Record<WorkflowAction, string> = {
+  configure: 'PipelineCompleted',
+  delete: 'DeletePipelineCompleted',
+};
+const now = () => new Date().toISOString();
+
+function pipelinePhases(obj: KubeObject): PipelinePhase[] {
+  const k = obj.status?.kratix as { workflows?: { pipelines?: PipelinePhase[] } } | undefined;
+  return k?.workflows?.pipelines ?? [];
+}
+
+function withPhase(
+  obj: KubeObject,
+  name: string,
+  phase: PipelinePhase['phase'],
+  message?: string,
+): Record<string, unknown> {
+  const phases = pipelinePhases(obj).map((p) =>
+    p.name === name ? { name, phase, ...(message ? { message } : {}), lastTransitionTime: now() } : p,
+  );
+  const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
+  const workflows = (kratix.workflows ?? {}) as Record<string, unknown>;
+  return { ...kratix, workflows: { ...workflows, pipelines: phases } };
+}
+
+function conditionsWith(obj: KubeObject, c: Condition): Condition[] {
+  return setCondition(obj.status?.conditions as Condition[] | undefined, c, now());
+}
+
+/** Folder of one run: the same on every retry of an activity, so a retry resumes. */
+function runRoot(deps: ActivityDeps, runId: string): string {
+  return path.join(deps.workDir, 'runs', runId.replace(/[^A-Za-z0-9._-]+/g, '_'));
+}
+
+/**
+ * Removes the folders of this lifecycle's earlier runs (failed runs keep theirs for debugging until
+ * the next run starts; successful runs remove their own). One run per lifecycle at a time.
+ */
+function pruneEarlierRuns(deps: ActivityDeps, runId: string): void {
+  const current = path.basename(runRoot(deps, runId));
+  const prefix = current.replace(/_configure_\d+$/, '_configure_');
+  if (prefix === current) return;
+  const dir = path.join(deps.workDir, 'runs');
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries)
+    if (e.startsWith(prefix) && e !== current) rmSync(path.join(dir, e), { recursive: true, force: true });
+}
+
+export interface RunPipelineInput {
+  ref: ObjectRef;
+  action: WorkflowAction;
+  pipeline: string;
+  index: number;
+  total: number;
+  runId: string;
+  generation: number;
+}
+
+/** Activities that run Promise and Resource pipelines (configure and delete). */
+export function pipelineRunActivities(deps: ActivityDeps) {
+  const { kube } = deps;
+
+  /**
+   * Marks a configure run as started and returns its plan: pipeline names, container counts and the
+   * reconcile interval. A Resource waits (retryable failure) until its Promise is Available.
+   */
+  async function startConfigureRun(input: {
+    ref: ObjectRef;
+    generation: number;
+    reason: string;
+    runId: string;
+  }) {
+    const acc = objectAccess(kube, input.ref);
+    pruneEarlierRuns(deps, input.runId);
+    const promise = await promiseOf(kube, input.ref);
+    const intervalMs = await reconcileIntervalMs(kube, promise);
+    const obj = await acc.read();
+    if (!obj) return { gone: true, pipelines: [], intervalMs };
+    if (acc.type === 'resource' && findCondition(promise.status, 'Available')?.status !== 'True') {
+      const message = `Waiting for Promise ${promise.metadata.name} to be available`;
+      if (obj.status?.message !== message) await acc.patchStatus({ message });
+      throw new Error(message);
+    }
+    if (input.reason === 'manual') await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
+    const pipelines = pipelinesFor(promise, acc.type, 'configure');
+    const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
+    await acc.patchStatus({
+      ...(obj.status?.message &&
+      obj.status.message !== `Waiting for Promise ${promise.metadata.name} to be available`
+        ? {}
+        : { message: 'Pending' }),
+      conditions: conditionsWith(obj, {
+        type: CONDITION.configure,
+        status: 'False',
+        reason: 'PipelineNotCompleted',
+        message: 'Pipeline has not completed',
+      }),
+      kratix: {
+        ...kratix,
+        workflows: {
+          ...((kratix.workflows ?? {}) as Record<string, unknown>),
+          pipelines: pipelines.map((p) => ({ name: p.metadata.name, phase: 'Pending' })),
+        },
+      },
+    });
+    return {
+      gone: false,
+      intervalMs,
+      pipelines: pipelines.map((p) => ({ name: p.metadata.name, containers: p.spec.containers.length })),
+    };
+  }
+
+  /** The delete pipeline to run (if the Promise has one); removes the manual label of a retry. */
+  async function startDeleteRun(input: { ref: ObjectRef }) {
+    const acc = objectAccess(kube, input.ref);
+    const obj = await acc.read();
+    if (!obj) return { gone: true, pipeline: undefined };
+    if (obj.metadata.labels?.[MANUAL_RECONCILIATION_LABEL])
+      await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
+    const promise = await promiseOf(kube, input.ref);
+    const p = pipelinesFor(promise, acc.type, 'delete')[0];
+    await acc.patchStatus({ message: p ? `Deleting: running pipeline ${p.metadata.name}` : 'Deleting' });
+    return {
+      gone: false,
+      pipeline: p ? { name: p.metadata.name, containers: p.spec.containers.length } : undefined,
+    };
+  }
+
+  async function ensurePipelineIdentity(input: { ref: ObjectRef; action: WorkflowAction; pipeline: string }) {
+    const acc = objectAccess(kube, input.ref);
+    const promise = await promiseOf(kube, input.ref);
+    const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
+    const id = pipelineIdentity(acc.subject(input.action), pipeline);
+    await applyPipelineIdentity(kube, id);
+    return { serviceAccount: id.serviceAccount.name, namespace: id.serviceAccount.namespace };
+  }
+
+  /** Records a failed pipeline on the object (condition, phase, message, Warning event) and fails the run. */
+  async function failPipeline(
+    acc: ObjectAccess,
+    action: WorkflowAction,
+    pipeline: string,
+    detail: string,
+    logTail?: string,
+  ) {
+    const message = `Pipeline "${pipeline}" failed: ${detail}`;
+    const reason = action === 'delete' ? 'DeletePipelineFailed' : 'PipelineFailed';
+    const obj = await acc.read();
+    if (obj) {
+      await acc.patchStatus({
+        message,
+        conditions: conditionsWith(obj, { type: CONDITION[action], status: 'False', reason, message }),
+        ...(action === 'configure' ? { kratix: withPhase(obj, pipeline, 'Failed', detail) } : {}),
+      });
+    }
+    await recordEvent(
+      kube,
+      acc.event,
+      'Warning',
+      reason,
+      logTail ? `${message}; output: ${logTail}` : message,
+    );
+    return ApplicationFailure.nonRetryable(message, 'PipelineFailed');
+  }
+
+  /**
+   * Runs one pipeline: its containers in order with the executor, then (configure) validates the
+   * output, writes it to the state store and merges status.yaml into the object's status.
+   * Heartbeats throughout; cancellation kills the containers; a retry resumes in the same run
+   * directory without re-running containers that finished.
+   */
+  async function runPipeline(input: RunPipelineInput) {
+    const beat = setInterval(() => heartbeat({ pipeline: input.pipeline }), 2000);
+    try {
+      return await runPipelineSteps(input);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  async function runPipelineSteps(input: RunPipelineInput) {
+    const { ref, pipeline: name, action } = input;
+    const acc = objectAccess(kube, ref);
+    const ctx = Context.current();
+    const promise = await promiseOf(kube, ref);
+    const pipeline = findPipeline(promise, ref, acc.type, action, name);
+    const subject = acc.subject(action);
+    const obj = await acc.read();
+    if (!obj) return { gone: true };
+
+    if (ctx.info.attempt === 1) {
+      if (action === 'configure') {
+        const kratix = withPhase(obj, name, 'Running');
+        await acc.patchStatus({ kratix });
+        // Only this run writes the object's status while it runs: keep the local copy current
+        // instead of reading it again after the containers.
+        obj.status = { ...(obj.status ?? {}), kratix };
+      }
+      await recordEvent(
+        kube,
+        acc.event,
+        'Normal',
+        'PipelineStarted',
+        `${action} pipeline "${name}" started (${input.index + 1}/${input.total})`,
+      );
+    }
+
+    const ns = pipelineNamespace(subject);
+    const baseEnv = pipelineEnv(subject, name);
+    let containers;
+    try {
+      containers = await Promise.all(
+        pipeline.spec.containers.map(async (c) => ({
+          name: c.name!,
+          image: c.image!,
+          argv: [...(c.command ?? []), ...(c.args ?? [])],
+          env: { ...(await resolveContainerEnv(kube, ns, c)), ...baseEnv },
+        })),
+      );
+    } catch (err) {
+      if (err instanceof EnvResolutionError) throw await failPipeline(acc, action, name, err.message);
+      throw err;
+    }
+    const sa = pipelineIdentity(subject, pipeline).serviceAccount;
+    const kubeconfig = await serviceAccountKubeconfig(kube, sa);
+    const dir = path.join(runRoot(deps, input.runId), `${input.index}-${name}`);
+    let outcome;
+    try {
+      outcome = await deps.executor.run({
+        runDir: dir,
+        objectYaml: stringify(obj),
+        containers,
+        kubeconfig,
+        withMetadata: action === 'configure',
+        signal: ctx.cancellationSignal,
+        onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
+      });
+    } finally {
+      rmSync(path.join(dir, 'kubeconfig'), { force: true });
+    }
+    if (!outcome.ok) {
+      const detail =
+        outcome.exitCode === null
+          ? outcome.message
+          : `container "${outcome.container}" (${outcome.index + 1}/${containers.length}) exited with code ${outcome.exitCode}`;
+      throw await failPipeline(acc, action, name, detail, outcome.logTail);
+    }
+    // Delete pipelines' output is ignored (seed 001).
+    if (action === 'delete') {
+      await recordEvent(
+        kube,
+        acc.event,
+        'Normal',
+        'PipelineSucceeded',
+        `delete pipeline "${name}" completed`,
+      );
+      return { gone: false, files: 0 };
+    }
+
+    let result;
+    try {
+      result = collectResult(outcome.outputDir, outcome.metadataDir);
+      if (result.status && 'kratix' in result.status) {
+        throw new PipelineOutputError(
+          "/kratix/metadata/status.yaml: 'kratix' is a managed status field and cannot be set by pipelines",
+        );
+      }
+    } catch (err) {
+      if (err instanceof PipelineOutputError) throw await failPipeline(acc, action, name, err.message);
+      throw err;
+    }
+    const destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    const latest = ctx.info.attempt === 1 ? obj : ((await acc.read()) ?? obj);
+    const merged = mergeStatus(latest.status, result.status ?? {});
+    const kratix = withPhase(latest, name, 'Succeeded');
+    if (destinations.length)
+      kratix.destinations = { ...recordedDestinations(latest), [name]: destinations.join(',') };
+    await acc.patchStatus({ ...merged, kratix });
+    await recordEvent(
+      kube,
+      acc.event,
+      'Normal',
+      'PipelineSucceeded',
+      `Pipeline "${name}" completed (${input.index + 1}/${input.total})`,
+    );
+    return { gone: false, files: result.files.length };
+  }
+
+  /** The last pipeline succeeded: PipelineCompleted=True for this generation (a Promise becomes Available). */
+  async function completeConfigureRun(input: { ref: ObjectRef; generation: number; runId: string }) {
+    const acc = objectAccess(kube, input.ref);
+    const obj = await acc.read();
+    if (obj) {
+      const time = now();
+      let conditions = conditionsWith(obj, {
+        type: CONDITION.configure,
+        status: 'True',
+        reason: 'PipelineExecutedSuccessfully',
+        message: 'Pipeline completed',
+        observedGeneration: input.generation,
+      });
+      const promise = isPromiseRef(input.ref);
+      const wasAvailable = findCondition(obj.status, 'Available')?.status === 'True';
+      if (promise) {
+        conditions = setCondition(
+          conditions,
+          {
+            type: 'Available',
+            status: 'True',
+            reason: 'PromiseAvailable',
+            message: 'Ready to fulfil resource requests',
+          },
+          time,
+        );
+      }
+      const message = obj.status?.message;
+      await acc.patchStatus({
+        ...(message === 'Pending' || !message
+          ? { message: promise ? 'Promise configured' : 'Resource requested' }
+          : {}),
+        observedGeneration: input.generation,
+        lastSuccessfulConfigureWorkflowTime: time,
+        conditions,
+      });
+      await recordEvent(
+        kube,
+        acc.event,
+        'Normal',
+        'ConfigureWorkflowCompleted',
+        'All configure pipelines completed',
+      );
+      if (promise && !wasAvailable)
+        await recordEvent(
+          kube,
+          acc.event,
+          'Normal',
+          'Available',
+          'Promise is ready to fulfil resource requests',
+        );
+    }
+    rmSync(runRoot(deps, input.runId), { recursive: true, force: true });
+  }
+
+  /** A failed delete is retried by the manual label: record that we are waiting for it. */
+  async function markDeleteBlocked(input: { ref: ObjectRef; error: string }) {
+    const acc = objectAccess(kube, input.ref);
+    const obj = await acc.read();
+    if (!obj) return;
+    const message = `${input.error}. Fix the cause, then label the object kratix.io/manual-reconciliation=true to retry the delete`;
+    if (obj.status?.message !== message) await acc.patchStatus({ message });
+  }
+
+  /** After the delete run: lets Kubernetes remove the object. */
+  async function finishResourceDelete(input: { ref: ObjectRef }) {
+    await objectAccess(kube, input.ref).patchMetadata(removeFinalizerPatch(DELETE_FINALIZER));
+  }
+
+  return {
+    startConfigureRun,
+    startDeleteRun,
+    ensurePipelineIdentity,
+    runPipeline,
+    completeConfigureRun,
+    markDeleteBlocked,
+    finishResourceDelete,
+  };
+}

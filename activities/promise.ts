@@ -1,0 +1,306 @@
+import { ApplicationFailure, Context, heartbeat, sleep } from '@temporalio/activity';
+import { Client, Connection } from '@temporalio/client';
+import { reconcileSignal } from '../workflows/definitions.js';
+import {
+  DELETE_FINALIZER,
+  KRATIX_GROUP,
+  KRATIX_VERSION,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  PROMISE_NAME_LABEL,
+} from '../src/core/constants.js';
+import { apiTarget, resourceCrdFor } from '../src/core/crd.js';
+import { resourceWorkflowId } from '../src/core/names.js';
+import { findCondition, setCondition } from '../src/core/status.js';
+import type { Condition, KratixPromise, KubeObject } from '../src/core/types.js';
+import { validatePromise } from '../src/core/validation.js';
+import { describeApiError, isNotFound, statusCode } from '../src/kube/client.js';
+import { applyCrd, deleteCrd, waitCrdEstablished } from '../src/kube/crds.js';
+import { recordEvent } from '../src/kube/events.js';
+import {
+  patchPromiseMetadata,
+  patchPromiseStatus,
+  readPlatformConfig,
+  readPromise,
+  removeFinalizerPatch,
+} from '../src/kube/objects.js';
+import { objectAccess } from './access.js';
+import type { ActivityDeps } from './deps.js';
+import { removeOutput, writeStaticDependencies } from './output.js';
+import { reconcileIntervalMs } from './subject.js';
+
+const now = () => new Date().toISOString();
+/** Default bound on how many resources re-run at once after a Promise update (ConfigMap: promiseUpdateConcurrency). */
+export const DEFAULT_PROMISE_UPDATE_CONCURRENCY = 5;
+
+export function promiseActivities(deps: ActivityDeps) {
+  const { kube } = deps;
+  const target = (p: KratixPromise) => ({
+    apiVersion: `${KRATIX_GROUP}/${KRATIX_VERSION}`,
+    kind: 'Promise',
+    name: p.metadata.name,
+    uid: p.metadata.uid,
+  });
+
+  async function setAvailable(
+    p: KratixPromise,
+    c: Omit<Condition, 'type'>,
+    message: string,
+    generation: number,
+  ) {
+    await patchPromiseStatus(kube, p.metadata.name, {
+      message,
+      observedGeneration: generation,
+      conditions: setCondition(
+        p.status?.conditions as Condition[] | undefined,
+        { type: 'Available', ...c },
+        now(),
+      ),
+    });
+  }
+
+  async function refuse(p: KratixPromise, problems: string[], generation: number): Promise<never> {
+    const message = `Invalid Promise: ${problems.join('; ')}`;
+    await setAvailable(p, { status: 'False', reason: 'InvalidPromise', message }, message, generation);
+    await recordEvent(kube, target(p), 'Warning', 'InvalidPromise', message);
+    throw ApplicationFailure.nonRetryable(message, 'InvalidPromise');
+  }
+
+  /**
+   * Validates the Promise and installs its API as a CRD, then writes its static dependencies.
+   * Nothing is installed when the Promise is invalid; the API server's own rejection of the CRD is
+   * reported the same way. `markAvailable: false` leaves availability to the promise configure run.
+   */
+  async function installPromise(input: {
+    name: string;
+    uid: string;
+    generation: number;
+    markAvailable?: boolean;
+  }) {
+    const p = await readPromise(kube, input.name);
+    if (!p || p.metadata.uid !== input.uid) return { gone: true, intervalMs: 0 };
+    const intervalMs = await reconcileIntervalMs(kube, p);
+    const problems = validatePromise(p);
+    if (problems.length) await refuse(p, problems, input.generation);
+
+    const api = p.spec?.api;
+    if (api) {
+      try {
+        await applyCrd(kube, resourceCrdFor(p.metadata.name, api));
+      } catch (err) {
+        const code = statusCode(err);
+        if (code === 422 || code === 400)
+          await refuse(p, [`spec.api was rejected: ${describeApiError(err)}`], input.generation);
+        throw err;
+      }
+      await waitCrdEstablished(kube, api.metadata.name);
+    }
+    if (input.markAvailable === false) {
+      await writeStaticDependencies(
+        deps,
+        p,
+        objectAccess(kube, { type: 'promise', promise: input.name, uid: input.uid }),
+      );
+      return { gone: false, intervalMs };
+    }
+    const fresh = (await readPromise(kube, input.name)) ?? p;
+    const wasAvailable = findCondition(fresh.status, 'Available')?.status === 'True';
+    await setAvailable(
+      fresh,
+      { status: 'True', reason: 'PromiseAvailable', message: 'Ready to fulfil resource requests' },
+      'Promise installed',
+      input.generation,
+    );
+    if (!wasAvailable)
+      await recordEvent(
+        kube,
+        target(fresh),
+        'Normal',
+        'Available',
+        'Promise installed: ready to fulfil resource requests',
+      );
+    return { gone: false, intervalMs };
+  }
+
+  async function listResources(p: KratixPromise): Promise<KubeObject[]> {
+    const t = apiTarget(p.spec?.api);
+    if (!t) return [];
+    try {
+      const list = (await kube.custom.listClusterCustomObject({
+        group: t.group,
+        version: t.version,
+        plural: t.plural,
+      })) as {
+        items: KubeObject[];
+      };
+      return list.items;
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+
+  /**
+   * After a Promise update: re-runs every resource of the Promise, at most `concurrency` at a
+   * time (ConfigMap kratix, key config: promiseUpdateConcurrency; default 5). Waits for each batch.
+   */
+  async function rerunPromiseResources(input: { name: string; since: string }) {
+    const p = await readPromise(kube, input.name);
+    if (!p) return { resources: 0 };
+    const config = (await readPlatformConfig(kube)) as { promiseUpdateConcurrency?: number };
+    const concurrency = Math.max(
+      1,
+      Number(config.promiseUpdateConcurrency) || DEFAULT_PROMISE_UPDATE_CONCURRENCY,
+    );
+    const t = apiTarget(p.spec?.api)!;
+    const items = await listResources(p);
+    const info = Context.current().info;
+    const connection = await Connection.connect({ address: deps.temporalAddress });
+    try {
+      const client = new Client({ connection, namespace: info.workflowNamespace });
+      for (let i = 0; i < items.length; i += concurrency) {
+        const batch = items.slice(i, i + concurrency);
+        const started = now();
+        for (const r of batch) {
+          const id = resourceWorkflowId({
+            promise: input.name,
+            namespace: r.metadata.namespace ?? '',
+            name: r.metadata.name,
+            uid: r.metadata.uid ?? '',
+          });
+          await client.workflow
+            .getHandle(id)
+            .signal(reconcileSignal, { reason: 'promise-updated' })
+            .catch(() => undefined);
+        }
+        // Wait until every resource of the batch finished a run that started after the signal.
+        for (;;) {
+          heartbeat({ batch: i / concurrency });
+          const pending = [];
+          for (const r of batch) {
+            try {
+              const o = (await kube.custom.getNamespacedCustomObject({
+                group: t.group,
+                version: t.version,
+                plural: t.plural,
+                namespace: r.metadata.namespace ?? '',
+                name: r.metadata.name,
+              })) as KubeObject;
+              const c = findCondition(o.status, 'PipelineCompleted');
+              const finished =
+                c &&
+                c.status !== 'Unknown' &&
+                (c.lastTransitionTime ?? '') >= started &&
+                c.reason !== 'PipelineNotCompleted';
+              if (!finished && !o.metadata.deletionTimestamp) pending.push(r.metadata.name);
+            } catch (err) {
+              if (!isNotFound(err)) throw err;
+            }
+          }
+          if (pending.length === 0) break;
+          await sleep(1000);
+        }
+      }
+    } finally {
+      await connection.close();
+    }
+    return { resources: items.length, concurrency };
+  }
+
+  /** Promise delete, step 1: delete every resource and wait until their delete workflows let them go. */
+  async function deleteResourcesOfPromise(input: { name: string }) {
+    const p = await readPromise(kube, input.name);
+    if (!p) return { deleted: 0 };
+    const t = apiTarget(p.spec?.api);
+    const items = await listResources(p);
+    for (const r of items) {
+      if (r.metadata.deletionTimestamp) continue;
+      await kube.custom
+        .deleteNamespacedCustomObject({
+          group: t!.group,
+          version: t!.version,
+          plural: t!.plural,
+          namespace: r.metadata.namespace ?? '',
+          name: r.metadata.name,
+        })
+        .catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+        });
+    }
+    for (;;) {
+      const left = await listResources(p);
+      heartbeat({ remaining: left.length });
+      if (left.length === 0) break;
+      await patchPromiseStatus(kube, input.name, {
+        message: `Deleting: waiting for ${left.length} resource(s) to be deleted`,
+      });
+      await sleep(1000);
+    }
+    return { deleted: items.length };
+  }
+
+  /** Removes what an object wrote to the state stores. */
+  async function removeFromStateStores(input: { ref: Parameters<typeof removeOutput>[1] }) {
+    const acc = objectAccess(kube, input.ref);
+    try {
+      await removeOutput(
+        deps,
+        input.ref,
+        await acc.read(),
+        (await readPromise(kube, input.ref.promise)) ?? undefined,
+      );
+    } catch (err) {
+      // Shown on the object; the activity retries until the store is reachable again.
+      const message = `Deleting: cannot remove files from the state store: ${(err as Error).message}`;
+      const obj = await acc.read();
+      if (obj && obj.status?.message !== message) await acc.patchStatus({ message });
+      throw err;
+    }
+  }
+
+  /**
+   * Promise delete, last step: remove the CRD and every ServiceAccount, Role, ClusterRole and
+   * binding this project created for the Promise (by label; a pre-existing custom ServiceAccount
+   * carries none of our labels and stays), then release the finalizer.
+   */
+  async function finishPromiseDelete(input: { name: string; uid: string }) {
+    const p = await readPromise(kube, input.name);
+    if (p && p.metadata.uid === input.uid) {
+      if (p.spec?.api?.metadata?.name) await deleteCrd(kube, p.spec.api.metadata.name);
+      const labelSelector = `${PROMISE_NAME_LABEL}=${input.name},${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+      const ignore404 = (err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      };
+      for (const b of (await kube.rbac.listClusterRoleBinding({ labelSelector })).items) {
+        await kube.rbac.deleteClusterRoleBinding({ name: b.metadata!.name! }).catch(ignore404);
+      }
+      for (const r of (await kube.rbac.listClusterRole({ labelSelector })).items) {
+        await kube.rbac.deleteClusterRole({ name: r.metadata!.name! }).catch(ignore404);
+      }
+      for (const b of (await kube.rbac.listRoleBindingForAllNamespaces({ labelSelector })).items) {
+        await kube.rbac
+          .deleteNamespacedRoleBinding({ name: b.metadata!.name!, namespace: b.metadata!.namespace! })
+          .catch(ignore404);
+      }
+      for (const r of (await kube.rbac.listRoleForAllNamespaces({ labelSelector })).items) {
+        await kube.rbac
+          .deleteNamespacedRole({ name: r.metadata!.name!, namespace: r.metadata!.namespace! })
+          .catch(ignore404);
+      }
+      for (const sa of (await kube.core.listServiceAccountForAllNamespaces({ labelSelector })).items) {
+        await kube.core
+          .deleteNamespacedServiceAccount({ name: sa.metadata!.name!, namespace: sa.metadata!.namespace! })
+          .catch(ignore404);
+      }
+    }
+    await patchPromiseMetadata(kube, input.name, input.uid, removeFinalizerPatch(DELETE_FINALIZER));
+  }
+
+  return {
+    installPromise,
+    rerunPromiseResources,
+    deleteResourcesOfPromise,
+    removeFromStateStores,
+    finishPromiseDelete,
+  };
+}

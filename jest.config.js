@@ -1,0 +1,27 @@
+// ESM jest: @kubernetes/client-node 1.x is ESM-only, so the whole project is ESM and jest runs
+// with --experimental-vm-modules (set by the npm scripts).
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }];
+const common = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+};
+
+/** @type {import('jest').Config} */
+export default {
+  // Each project is a separate jest "project": `--selectProjects unit` runs only the fast tests.
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.js',
+      globalTeardown: '<rootDir>/test/support/global-teardown.js',
+    },
+  ],
+  maxWorkers: 2,
+  // Integration tests drive real servers; unit tests finish far below this.
+  testTimeout: 300_000,
+};

@@ -1,0 +1,5 @@
+# Pinned versions of the infrastructure binaries used by tests and `kratix-temporal dev`.
+# Sourced by scripts/build-infra.sh; src/infra/binaries.ts reads the same values from this file.
+TEMPORAL_CLI_VERSION=v1.5.1
+KUBERNETES_VERSION=v1.33.13
+ETCD_VERSION=v3.6.16

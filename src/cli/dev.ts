@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { startDevEnvironment, type DevEnvironment } from '../infra/dev-environment.js';
+import { logger } from '../logger.js';
+import { startSystem, type RunningSystem } from '../system.js';
+import { Kube } from '../kube/client.js';
+import { ensureDefaultStateStore } from '../statestore/default-store.js';
+
+export interface DevOptions {
+  dir: string;
+  kubeconfig?: string;
+  temporalAddress?: string;
+  temporalNamespace?: string;
+  persist: boolean;
+}
+
+/**
+ * `kratix-temporal dev`: a local control plane + Temporal dev server (unless existing ones are
+ * given), then the controller and a worker. Prints `ready` when everything is usable.
+ */
+export async function runDev(opts: DevOptions): Promise<void> {
+  const dir = path.resolve(opts.dir);
+  let shuttingDown = false;
+  let system: RunningSystem | undefined;
+  const started: { env?: DevEnvironment } = {};
+  // Defined before anything starts: a child may crash while the others are still starting.
+  const shutdown = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log('stopping...');
+    await system
+      ?.stop()
+      .catch((err: unknown) => logger.warn({ err: String(err) }, 'stopping controller/worker'));
+    await started.env?.stop();
+    process.exit(code);
+  };
+  const env = await startDevEnvironment({
+    dir,
+    kubeconfig: opts.kubeconfig,
+    temporalAddress: opts.temporalAddress,
+    temporalNamespace: opts.temporalNamespace,
+    persist: opts.persist,
+    onCrash: (name, code) => {
+      if (shuttingDown) return;
+      logger.error({ name, code }, `${name} exited unexpectedly; stopping`);
+      void shutdown(1);
+    },
+  });
+  started.env = env;
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    system = await startSystem({
+      kubeconfig: env.kubeconfigPath,
+      temporalAddress: env.temporalAddress,
+      temporalNamespace: env.temporalNamespace,
+      workDir: path.join(dir, 'runs'),
+    });
+  } catch (err) {
+    logger.error({ err: String(err) }, 'could not start the controller and worker');
+    await shutdown(1);
+    return;
+  }
+  const { repo } = await ensureDefaultStateStore(Kube.fromFile(env.kubeconfigPath), dir);
+  system.done.catch((err: unknown) => {
+    logger.error({ err: String(err) }, 'worker stopped');
+    void shutdown(1);
+  });
+
+  console.log(`kubeconfig: ${env.kubeconfigPath}`);
+  console.log(`temporal:   ${env.temporalAddress} (namespace ${env.temporalNamespace})`);
+  if (env.uiUrl) console.log(`web ui:     ${env.uiUrl}`);
+  console.log(`state:      ${repo} (GitStateStore default, Destination worker-1)`);
+  console.log(`try:        KUBECONFIG=${env.kubeconfigPath} kubectl get namespaces`);
+  console.log('ready');
+  // Keep running until a signal arrives.
+  await new Promise<never>(() => {});
+}

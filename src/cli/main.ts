@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import path from 'node:path';
+import { runDev } from './dev.js';
+import { startSystem } from '../system.js';
+import { logger } from '../logger.js';
+
+const program = new Command()
+  .name('kratix-temporal')
+  .description('Kratix Promises and Resources on Temporal durable workflows');
+
+program
+  .command('dev')
+  .description(
+    'run a local control plane (kube-apiserver + etcd), a Temporal dev server with Web UI, the controller and a worker',
+  )
+  .option('--dir <dir>', 'state directory (kubeconfig, logs, data)', '.kratix-temporal')
+  .option('--kubeconfig <path>', 'use an existing cluster instead of starting kube-apiserver + etcd')
+  .option(
+    '--temporal-address <host:port>',
+    'use an existing Temporal server instead of starting the dev server',
+  )
+  .option('--temporal-namespace <ns>', 'Temporal namespace', 'default')
+  .option('--persist', 'keep cluster (etcd) and Temporal (SQLite) state in --dir across restarts', false)
+  .action(
+    async (o: {
+      dir: string;
+      kubeconfig?: string;
+      temporalAddress?: string;
+      temporalNamespace: string;
+      persist: boolean;
+    }) => {
+      await runDev(o);
+    },
+  );
+
+interface RunOpts {
+  kubeconfig?: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  workDir: string;
+}
+
+/** Runs the controller and/or worker until SIGINT/SIGTERM. */
+async function runComponents(
+  o: RunOpts,
+  parts: { runController: boolean; runWorker: boolean },
+): Promise<void> {
+  const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
+  if (!kubeconfig) throw new Error('set --kubeconfig or KUBECONFIG');
+  const system = await startSystem({
+    kubeconfig,
+    temporalAddress: o.temporalAddress,
+    temporalNamespace: o.temporalNamespace,
+    workDir: path.resolve(o.workDir),
+    ...parts,
+  });
+  const stop = async () => {
+    await system.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  logger.info(parts, 'running');
+  await system.done;
+  await new Promise<never>(() => {});
+}
+
+const common = (cmd: Command) =>
+  cmd
+    .option('--kubeconfig <path>', 'kubeconfig of the platform cluster (default: $KUBECONFIG)')
+    .option(
+      '--temporal-address <host:port>',
+      'Temporal frontend',
+      process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    )
+    .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+    .option('--work-dir <dir>', 'pipeline run directories (worker)', '.kratix-temporal/runs');
+
+common(
+  program.command('controller').description('watch Promises and Resources and drive their workflows'),
+).action((o: RunOpts) => runComponents(o, { runController: true, runWorker: false }));
+common(
+  program
+    .command('worker')
+    .description('run workflows and activities (pipelines) from the kratix task queue'),
+).action((o: RunOpts) => runComponents(o, { runController: false, runWorker: true }));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,243 @@
+import * as k8s from '@kubernetes/client-node';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  DELETE_FINALIZER,
+  KRATIX_GROUP,
+  KRATIX_VERSION,
+  MANUAL_RECONCILIATION_LABEL,
+  TASK_QUEUE,
+} from '../core/constants.js';
+import { apiTarget } from '../core/crd.js';
+import { promiseWorkflowId, resourceWorkflowId } from '../core/names.js';
+import { SA } from '../core/search-attributes.js';
+import type { KratixPromise, KubeObject, ResourceRef } from '../core/types.js';
+import { Kube } from '../kube/client.js';
+import { addFinalizerPatch, patchPromiseMetadata, patchResourceMetadata } from '../kube/objects.js';
+import { changedSignal, deleteSignal, reconcileSignal } from '../../workflows/definitions.js';
+import type { promiseLifecycle, resourceLifecycle } from '../../workflows/index.js';
+import { specHash } from './hash.js';
+import { ResilientInformer } from './watcher.js';
+
+export interface ControllerOptions {
+  kube: Kube;
+  client: Client;
+  taskQueue?: string;
+  /** How often every watch re-lists (guards against silently hung watches). */
+  relistIntervalMs?: number;
+}
+
+type Target = NonNullable<ReturnType<typeof apiTarget>>;
+
+/**
+ * Watches Promises and every Resource kind a Promise installed, and makes sure each object's
+ * workflow exists and knows its latest generation, manual trigger or deletion. It holds no other
+ * logic: the workflows do the work.
+ */
+export class Controller {
+  private readonly taskQueue: string;
+  private readonly relistMs: number;
+  private promises?: ResilientInformer<KratixPromise>;
+  private readonly resourceWatchers = new Map<
+    string,
+    { target: Target; informer: ResilientInformer<KubeObject & k8s.KubernetesObject> }
+  >();
+  /** What each workflow was last told, so status-only updates cost no signal. */
+  private readonly lastSent = new Map<string, string>();
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.taskQueue = opts.taskQueue ?? TASK_QUEUE;
+    this.relistMs = opts.relistIntervalMs ?? 5 * 60_000;
+  }
+
+  async start(): Promise<void> {
+    const { kube } = this.opts;
+    this.promises = new ResilientInformer<KratixPromise>(
+      'promises',
+      kube.kc,
+      `/apis/${KRATIX_GROUP}/${KRATIX_VERSION}/promises`,
+      () =>
+        kube.custom.listClusterCustomObject({
+          group: KRATIX_GROUP,
+          version: KRATIX_VERSION,
+          plural: 'promises',
+        }) as Promise<k8s.KubernetesListObject<KratixPromise>>,
+      (ev, p) => (ev === 'delete' ? this.onPromiseGone(p) : this.onPromise(p)),
+      this.relistMs,
+    );
+    await this.promises.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.promises?.stop();
+    await Promise.all([...this.resourceWatchers.values()].map((w) => w.informer.stop()));
+    this.resourceWatchers.clear();
+  }
+
+  /** The Promise is gone (its CRD too): stop watching its kind. */
+  private async onPromiseGone(p: KratixPromise): Promise<void> {
+    this.forget(p);
+    const watcher = this.resourceWatchers.get(p.metadata.name);
+    this.resourceWatchers.delete(p.metadata.name);
+    await watcher?.informer.stop();
+  }
+
+  private forget(obj: k8s.KubernetesObject): void {
+    if (obj.metadata?.uid) this.lastSent.delete(obj.metadata.uid);
+  }
+
+  /** Sends `key`'s signal unless the workflow was already told exactly this. */
+  private async once(uid: string, key: string, send: () => Promise<unknown>): Promise<void> {
+    if (this.lastSent.get(uid) === key) return;
+    try {
+      await send();
+      this.lastSent.set(uid, key);
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        // A closed workflow with this id completed (the object's lifecycle ended): nothing to do.
+        this.lastSent.set(uid, key);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async onPromise(p: KratixPromise): Promise<void> {
+    const { name, uid, generation = 1 } = p.metadata;
+    if (!uid) return;
+    const workflowId = promiseWorkflowId(name, uid);
+    const start = {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [{ name, uid }] as Parameters<typeof promiseLifecycle>,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      staticSummary: `Promise ${name}`,
+      typedSearchAttributes: [
+        { key: SA.promise, value: name },
+        { key: SA.workflowType, value: 'promise' },
+        { key: SA.workflowAction, value: 'configure' },
+      ],
+    };
+    const signalManual = () =>
+      p.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true'
+        ? this.once(`${uid}/manual`, `manual/${p.metadata.resourceVersion}`, () =>
+            this.opts.client.workflow.getHandle(workflowId).signal(reconcileSignal, { reason: 'manual' }),
+          )
+        : undefined;
+    if (p.metadata.deletionTimestamp) {
+      if (!p.metadata.finalizers?.includes(DELETE_FINALIZER)) return;
+      await this.once(uid, 'delete', () =>
+        this.opts.client.workflow.signalWithStart<typeof promiseLifecycle, []>('promiseLifecycle', {
+          ...start,
+          signal: deleteSignal,
+          signalArgs: [],
+        }),
+      );
+      await signalManual();
+      return;
+    }
+    if (!p.metadata.finalizers?.includes(DELETE_FINALIZER)) {
+      await patchPromiseMetadata(this.opts.kube, name, uid, addFinalizerPatch(DELETE_FINALIZER));
+    }
+    const hash = specHash(p.spec);
+    await this.once(uid, `changed/${generation}/${hash}`, () =>
+      this.opts.client.workflow.signalWithStart('promiseLifecycle', {
+        ...start,
+        signal: changedSignal,
+        signalArgs: [{ generation, specHash: hash }],
+      }),
+    );
+    await signalManual();
+    await this.ensureResourceWatcher(p);
+  }
+
+  private async ensureResourceWatcher(p: KratixPromise): Promise<void> {
+    const target = apiTarget(p.spec?.api);
+    // Watch the Resource kind once the Promise installed it (no 404 churn before that).
+    const available = (p.status?.conditions as { type: string; status: string }[] | undefined)?.some(
+      (c) => c.type === 'Available' && c.status === 'True',
+    );
+    if (!target || !available) return;
+    const key = `${p.metadata.name}`;
+    const existing = this.resourceWatchers.get(key);
+    if (existing && JSON.stringify(existing.target) === JSON.stringify(target)) return;
+    if (existing) await existing.informer.stop();
+    const { kube } = this.opts;
+    const promiseName = p.metadata.name;
+    const informer = new ResilientInformer<KubeObject & k8s.KubernetesObject>(
+      `${target.plural}.${target.group}`,
+      kube.kc,
+      `/apis/${target.group}/${target.version}/${target.plural}`,
+      () =>
+        kube.custom.listClusterCustomObject({
+          group: target.group,
+          version: target.version,
+          plural: target.plural,
+        }) as Promise<k8s.KubernetesListObject<KubeObject & k8s.KubernetesObject>>,
+      (ev, obj) => (ev === 'delete' ? this.forget(obj) : this.onResource(promiseName, target, obj)),
+      this.relistMs,
+    );
+    this.resourceWatchers.set(key, { target, informer });
+    await informer.start();
+  }
+
+  private async onResource(promise: string, target: Target, obj: KubeObject): Promise<void> {
+    const { name, namespace = '', uid, generation = 1 } = obj.metadata;
+    if (!uid) return;
+    const ref: ResourceRef = {
+      promise,
+      group: target.group,
+      version: target.version,
+      kind: target.kind,
+      plural: target.plural,
+      namespace,
+      name,
+      uid,
+    };
+    const start = {
+      workflowId: resourceWorkflowId(ref),
+      taskQueue: this.taskQueue,
+      args: [{ ref }] as Parameters<typeof resourceLifecycle>,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      staticSummary: `${target.kind} ${namespace}/${name} (Promise ${promise})`,
+      typedSearchAttributes: [
+        { key: SA.promise, value: promise },
+        { key: SA.resourceNamespace, value: namespace },
+        { key: SA.resourceName, value: name },
+        { key: SA.workflowType, value: 'resource' },
+        { key: SA.workflowAction, value: 'configure' },
+      ],
+    };
+    const manual = obj.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true';
+    const signalManual = () =>
+      // Keyed by resourceVersion: the label is removed by the run, so a later re-label triggers again.
+      this.once(`${uid}/manual`, `manual/${obj.metadata.resourceVersion}`, () =>
+        this.opts.client.workflow.getHandle(start.workflowId).signal(reconcileSignal, { reason: 'manual' }),
+      );
+    if (obj.metadata.deletionTimestamp) {
+      if (!obj.metadata.finalizers?.includes(DELETE_FINALIZER)) return;
+      await this.once(uid, 'delete', () =>
+        this.opts.client.workflow.signalWithStart('resourceLifecycle', {
+          ...start,
+          signal: deleteSignal,
+          signalArgs: [],
+        }),
+      );
+      // A failed delete is retried with the manual label.
+      if (manual) await signalManual();
+      return;
+    }
+    if (!obj.metadata.finalizers?.includes(DELETE_FINALIZER)) {
+      await patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER));
+    }
+    const hash = specHash(obj.spec);
+    await this.once(uid, `changed/${generation}/${hash}`, () =>
+      this.opts.client.workflow.signalWithStart('resourceLifecycle', {
+        ...start,
+        signal: changedSignal,
+        signalArgs: [{ generation, specHash: hash }],
+      }),
+    );
+    if (manual) await signalManual();
+  }
+}

@@ -1,0 +1,12 @@
+export const TASK_QUEUE = 'kratix';
+export const PLATFORM_NAMESPACE = 'kratix-platform-system';
+export const KRATIX_GROUP = 'platform.kratix.io';
+export const KRATIX_VERSION = 'v1alpha1';
+export const DELETE_FINALIZER = 'kratix.io/delete-workflows';
+export const MANUAL_RECONCILIATION_LABEL = 'kratix.io/manual-reconciliation';
+export const PROMISE_NAME_LABEL = 'kratix.io/promise-name';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'kratix-temporal';
+export const CONFIG_MAP_NAME = 'kratix';
+export const DEFAULT_RECONCILIATION_INTERVAL_MS = 10 * 60 * 60 * 1000;
+export const MIN_RECONCILIATION_INTERVAL_MS = 60 * 1000;

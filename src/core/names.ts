@@ -1,0 +1,56 @@
+import type { ResourceRef, WorkflowAction, WorkflowType } from './types.js';
+
+/** FNV-1a 32-bit: a small deterministic hash usable in workflow code (no node:crypto). */
+export function fnv1a(input: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < input.length; i++) {
+    h ^= input.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Kubernetes names are at most 63 characters (labels) / 253 (most objects). Long names are
+ * shortened with a hash suffix so they stay unique and stable.
+ */
+export function shortenName(name: string, max = 63): string {
+  if (name.length <= max) return name;
+  const suffix = fnv1a(name).toString(16).padStart(8, '0');
+  return `${name.slice(0, max - suffix.length - 1).replace(/[-.]+$/, '')}-${suffix}`;
+}
+
+/** `<promise>-<type>-<action>-<pipeline>`, the pipeline's ServiceAccount (DESIGN §3 identity). */
+export function pipelineServiceAccountName(
+  promise: string,
+  type: WorkflowType,
+  action: WorkflowAction,
+  pipeline: string,
+): string {
+  return shortenName(`${promise}-${type}-${action}-${pipeline}`);
+}
+
+/** Role / ClusterRole / binding names for a pipeline; cluster-wide ones carry the namespace for uniqueness. */
+export function pipelineRoleName(sa: string): string {
+  return shortenName(`${sa}`);
+}
+
+export function pipelineClusterRoleName(sa: string, saNamespace: string, scope: string): string {
+  return shortenName(`kratix-${saNamespace}-${sa}-${scope === '*' ? 'cluster' : scope}`, 253);
+}
+
+export function resourceWorkflowId(ref: Pick<ResourceRef, 'promise' | 'namespace' | 'name' | 'uid'>): string {
+  return `resource/${ref.promise}/${ref.namespace}/${ref.name}/${ref.uid}`;
+}
+
+export function promiseWorkflowId(promise: string, uid: string): string {
+  return `promise/${promise}/${uid}`;
+}
+
+export function configureRunId(parentId: string, n: number): string {
+  return `${parentId}/configure/${n}`;
+}
+
+export function deleteRunId(parentId: string): string {
+  return `${parentId}/delete`;
+}

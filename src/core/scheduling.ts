@@ -1,0 +1,16 @@
+import { fnv1a } from './names.js';
+
+/**
+ * Reconcile delay with a small deterministic jitter (up to 5%, max 5 minutes) derived from the
+ * object's uid, so that 10,000 resources created together do not all re-run at the same second.
+ */
+export function reconcileDelayMs(intervalMs: number, uid: string): number {
+  const maxJitter = Math.min(intervalMs * 0.05, 5 * 60_000);
+  return Math.round(intervalMs + (fnv1a(uid) / 0xffffffff) * maxJitter);
+}
+
+/** Exponential backoff for failed runs: 10s, 20s, 40s ... capped at 10 minutes (and at the interval). */
+export function failureBackoffMs(consecutiveFailures: number, intervalMs: number, baseMs = 10_000): number {
+  const exp = baseMs * 2 ** Math.max(0, consecutiveFailures - 1);
+  return Math.min(exp, 10 * 60_000, intervalMs);
+}

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ContainerRun, PipelineExecutor, PipelineRunOutcome, PipelineRunRequest } from './types.js';
+
+/** Host directories made visible read-only inside the sandbox so ordinary tools work. */
+const HOST_DIRS = ['/bin', '/sbin', '/usr', '/lib', '/lib64', '/lib32', '/libx32', '/etc', '/opt'];
+const SANDBOX_PATH = '/run/kratix/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+interface Progress {
+  /** Containers that finished successfully, in order. */
+  completed: number;
+}
+
+/**
+ * Runs each container's command as a host process in its own mount and PID namespace (bubblewrap):
+ * `/kratix/{input,output,metadata}` are the run's directories, the host is read-only, `/tmp` is
+ * private, and `kubectl` talks to the API server as the pipeline's ServiceAccount. Images are not
+ * pulled: this executor is for development and tests.
+ */
+export class LocalExecutor implements PipelineExecutor {
+  readonly name = 'local';
+
+  constructor(private readonly opts: { bwrap?: string; kubectl?: string } = {}) {}
+
+  async run(req: PipelineRunRequest): Promise<PipelineRunOutcome> {
+    const dirs = prepareRunDir(req);
+    const progressFile = path.join(req.runDir, 'progress.json');
+    const progress: Progress = existsSync(progressFile)
+      ? (JSON.parse(readFileSync(progressFile, 'utf8')) as Progress)
+      : { completed: 0 };
+
+    for (let i = progress.completed; i < req.containers.length; i++) {
+      const c = req.containers[i]!;
+      req.onProgress({ container: c.name, index: i });
+      if (c.argv.length === 0) {
+        return {
+          ok: false,
+          container: c.name,
+          index: i,
+          exitCode: null,
+          message:
+            `container "${c.name}" (${c.image}) has no command: the local executor runs commands on the host ` +
+            'and cannot run an image entrypoint; set command/args or use the kubernetes executor',
+        };
+      }
+      const logFile = path.join(req.runDir, 'logs', `${i}-${c.name}.log`);
+      const exitCode = await this.runContainer(c, dirs, logFile, req);
+      if (req.signal.aborted) throw new Error('pipeline run cancelled');
+      if (exitCode !== 0) {
+        return {
+          ok: false,
+          container: c.name,
+          index: i,
+          exitCode,
+          message: `container "${c.name}" exited with code ${exitCode}`,
+          logTail: logTail(logFile),
+        };
+      }
+      progress.completed = i + 1;
+      writeFileSync(progressFile, JSON.stringify(progress));
+    }
+    return { ok: true, outputDir: dirs.output, metadataDir: dirs.metadata };
+  }
+
+  private runContainer(
+    c: ContainerRun,
+    dirs: RunDirs,
+    logFile: string,
+    req: PipelineRunRequest,
+  ): Promise<number | null> {
+    const args = [
+      '--tmpfs',
+      '/',
+      ...HOST_DIRS.filter(existsSync).flatMap((d) => ['--ro-bind', d, d]),
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--tmpfs',
+      '/tmp',
+      '--bind',
+      dirs.input,
+      '/kratix/input',
+      '--bind',
+      dirs.output,
+      '/kratix/output',
+      ...(req.withMetadata ? ['--bind', dirs.metadata, '/kratix/metadata'] : []),
+      '--ro-bind',
+      dirs.kubeconfig,
+      '/run/kratix/kubeconfig',
+      ...(this.opts.kubectl ? ['--ro-bind', this.opts.kubectl, '/run/kratix/bin/kubectl'] : []),
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--die-with-parent',
+      '--new-session',
+      '--chdir',
+      '/kratix',
+      '--clearenv',
+      ...Object.entries({
+        PATH: SANDBOX_PATH,
+        HOME: '/tmp',
+        KUBECONFIG: '/run/kratix/kubeconfig',
+        ...c.env,
+      }).flatMap(([k, v]) => ['--setenv', k, v]),
+      '--',
+      ...c.argv,
+    ];
+    const fd = openSync(logFile, 'a');
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.opts.bwrap ?? 'bwrap', args, { stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      const kill = () => child.kill('SIGKILL');
+      req.signal.addEventListener('abort', kill, { once: true });
+      child.once('error', (err) => {
+        req.signal.removeEventListener('abort', kill);
+        reject(
+          (err as NodeJS.ErrnoException).code === 'ENOENT'
+            ? new Error(
+                'bubblewrap (bwrap) is not installed: the local executor needs it (Debian: apt-get install bubblewrap)',
+              )
+            : err,
+        );
+      });
+      child.once('exit', (code, signal) => {
+        req.signal.removeEventListener('abort', kill);
+        resolve(code ?? (signal ? 128 : null));
+      });
+    });
+  }
+}
+
+interface RunDirs {
+  input: string;
+  output: string;
+  metadata: string;
+  kubeconfig: string;
+}
+
+function prepareRunDir(req: PipelineRunRequest): RunDirs {
+  const d = (name: string) => path.join(req.runDir, name);
+  const fresh = !existsSync(d('progress.json'));
+  for (const name of ['input', 'output', 'metadata', 'logs']) mkdirSync(d(name), { recursive: true });
+  // object.yaml is written once per run; a resumed run keeps what earlier containers changed.
+  if (fresh) writeFileSync(path.join(d('input'), 'object.yaml'), req.objectYaml);
+  writeFileSync(d('kubeconfig'), req.kubeconfig, { mode: 0o600 });
+  return { input: d('input'), output: d('output'), metadata: d('metadata'), kubeconfig: d('kubeconfig') };
+}
+
+function logTail(file: string, max = 600): string {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    if (!text) return '';
+    const tail = text.length > max ? `…${text.slice(-max)}` : text;
+    return tail.replace(/\s+/g, ' ');
+  } catch {
+    return '';
+  }
+}

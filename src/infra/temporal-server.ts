@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { resolveBinary } from './binaries.js';
+import { freePorts } from './ports.js';
+import { ProcessGroup } from './process-group.js';
+import { waitFor } from './wait.js';
+import { SEARCH_ATTRIBUTE_NAMES } from '../core/search-attributes.js';
+
+export interface TemporalServer {
+  /** host:port of the gRPC frontend */
+  address: string;
+  uiUrl: string;
+  namespace: string;
+  stop(): Promise<void>;
+}
+
+export interface TemporalServerOptions {
+  /** Directory for the log file (and the SQLite file if `dbFile` is relative). */
+  dir: string;
+  /** Persist state in this SQLite file; in-memory when unset. */
+  dbFile?: string;
+  namespace?: string;
+  onCrash?: (name: string, code: number | null) => void;
+}
+
+/** Starts `temporal server start-dev` on free loopback ports with the Web UI and our search attributes. */
+export async function startTemporalServer(opts: TemporalServerOptions): Promise<TemporalServer> {
+  mkdirSync(opts.dir, { recursive: true });
+  const bin = resolveBinary('temporal');
+  const namespace = opts.namespace ?? 'default';
+  const [port, uiPort, httpPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    `--ui-port=${uiPort}`,
+    `--http-port=${httpPort}`,
+    `--metrics-port=${metricsPort}`,
+    `--namespace=${namespace}`,
+    '--log-level=warn',
+    '--dynamic-config-value=frontend.enableServerVersionCheck=false',
+    '--dynamic-config-value=frontend.enableUpdateWorkflowExecution=true',
+    ...SEARCH_ATTRIBUTE_NAMES.map((name) => `--search-attribute=${name}=Keyword`),
+  ];
+  if (opts.dbFile) args.push(`--db-filename=${path.resolve(opts.dir, opts.dbFile)}`);
+  const group = new ProcessGroup((p, code) => opts.onCrash?.(p.name, code));
+  group.start('temporal', bin, args, { logFile: path.join(opts.dir, 'temporal.log') });
+  const address = `127.0.0.1:${port}`;
+  const uiUrl = `http://127.0.0.1:${uiPort}`;
+  try {
+    await waitFor('Temporal frontend', async () => {
+      const conn = await Connection.connect({ address, connectTimeout: 2000 });
+      try {
+        await conn.workflowService.describeNamespace({ namespace });
+        return true;
+      } finally {
+        await conn.close();
+      }
+    });
+    await waitFor('Temporal Web UI', async () => ((await fetch(uiUrl)).ok ? true : undefined));
+  } catch (err) {
+    await group.stop();
+    throw err;
+  }
+  return { address, uiUrl, namespace, stop: () => group.stop() };
+}

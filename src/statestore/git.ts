@@ -1,0 +1,239 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** Credentials from a GitStateStore's Secret. Kept in memory and in git's environment only. */
+export interface GitCredentials {
+  username?: string;
+  password?: string;
+  sshPrivateKey?: string;
+  knownHosts?: string;
+}
+
+export interface GitRepo {
+  url: string;
+  branch: string;
+  credentials?: GitCredentials;
+}
+
+export interface FileToWrite {
+  path: string;
+  content: string;
+}
+
+export interface WriteRequest {
+  /** Directory inside the repository whose content is replaced (created or emptied). */
+  dir: string;
+  files: FileToWrite[];
+  message: string;
+}
+
+/** A git failure with a message safe to show (credentials never appear in git's output here). */
+export class GitError extends Error {
+  override name = 'GitError';
+  constructor(
+    message: string,
+    readonly kind: 'auth' | 'unreachable' | 'rejected' | 'other',
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  repo: GitRepo;
+  req: WriteRequest;
+  resolve: (r: { commit?: string }) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most writes folded into one commit: bounds commit message size and the blast radius of a bad file. */
+const MAX_BATCH = 50;
+
+function classify(stderr: string): GitError['kind'] {
+  if (/Authentication failed|could not read Username|403|401|Permission denied \(publickey/i.test(stderr))
+    return 'auth';
+  if (/\[rejected\]|non-fast-forward|fetch first|failed to push some refs/i.test(stderr)) return 'rejected';
+  if (
+    /Could not resolve host|Connection refused|does not appear to be a git repository|not found|Failed to connect|unable to access/i.test(
+      stderr,
+    )
+  ) {
+    return 'unreachable';
+  }
+  return 'other';
+}
+
+/**
+ * Writes files to git repositories with the `git` CLI: a clone cache per repository, fetch + hard
+ * reset before each write, commit only on change, push retried on non-fast-forward.
+ */
+export class GitWriter {
+  constructor(private readonly cacheDir: string) {}
+
+  private clonePath(repo: GitRepo): string {
+    const id = createHash('sha256').update(`${repo.url}#${repo.branch}`).digest('hex').slice(0, 16);
+    return path.join(this.cacheDir, id);
+  }
+
+  /** git with credentials supplied through GIT_ASKPASS / GIT_SSH_COMMAND, never the URL or argv. */
+  private async git(repo: GitRepo, cwd: string | undefined, args: string[]): Promise<string> {
+    const secretsDir = mkdtempSync(path.join(tmpdir(), 'kratix-git-'));
+    try {
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: secretsDir,
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_AUTHOR_NAME: 'kratix-temporal',
+        GIT_AUTHOR_EMAIL: 'kratix-temporal@localhost',
+        GIT_COMMITTER_NAME: 'kratix-temporal',
+        GIT_COMMITTER_EMAIL: 'kratix-temporal@localhost',
+      };
+      const c = repo.credentials;
+      if (c?.username !== undefined || c?.password !== undefined) {
+        const askpass = path.join(secretsDir, 'askpass.sh');
+        writeFileSync(
+          askpass,
+          '#!/bin/sh\ncase "$1" in Username*) printf %s "$KRATIX_GIT_USERNAME";; *) printf %s "$KRATIX_GIT_PASSWORD";; esac\n',
+        );
+        chmodSync(askpass, 0o700);
+        env.GIT_ASKPASS = askpass;
+        env.KRATIX_GIT_USERNAME = c.username ?? '';
+        env.KRATIX_GIT_PASSWORD = c.password ?? '';
+      }
+      if (c?.sshPrivateKey) {
+        const key = path.join(secretsDir, 'id');
+        writeFileSync(key, c.sshPrivateKey.endsWith('\n') ? c.sshPrivateKey : `${c.sshPrivateKey}\n`, {
+          mode: 0o600,
+        });
+        const known = path.join(secretsDir, 'known_hosts');
+        writeFileSync(known, c.knownHosts ?? '');
+        env.GIT_SSH_COMMAND = `ssh -i ${key} -o IdentitiesOnly=yes -o UserKnownHostsFile=${known} -o StrictHostKeyChecking=${c.knownHosts ? 'yes' : 'no'}`;
+      }
+      return await new Promise((resolve, reject) => {
+        execFile(
+          'git',
+          args,
+          { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+          (err, stdout, stderr) => {
+            if (!err) return resolve(stdout);
+            const text = String(stderr || err.message).trim();
+            const last = text.split('\n').filter(Boolean).slice(-3).join(' | ');
+            reject(new GitError(`git ${args[0]} failed: ${last}`, classify(text)));
+          },
+        );
+      });
+    } finally {
+      rmSync(secretsDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Checks that the repository answers with these credentials (git ls-remote). */
+  async check(repo: GitRepo): Promise<void> {
+    await this.git(repo, undefined, ['ls-remote', '--heads', repo.url]);
+  }
+
+  /** Fetches the branch and resets the clone to it; an empty repository gets an orphan branch. */
+  private async sync(repo: GitRepo, dir: string): Promise<void> {
+    if (!existsSync(path.join(dir, '.git'))) {
+      mkdirSync(dir, { recursive: true });
+      await this.git(repo, dir, ['init', '-q']);
+      await this.git(repo, dir, ['remote', 'add', 'origin', repo.url]);
+    }
+    const heads = await this.git(repo, dir, ['ls-remote', '--heads', 'origin', repo.branch]);
+    if (heads.trim()) {
+      await this.git(repo, dir, [
+        'fetch',
+        '-q',
+        '--depth=1',
+        'origin',
+        `+refs/heads/${repo.branch}:refs/remotes/origin/${repo.branch}`,
+      ]);
+      await this.git(repo, dir, ['checkout', '-q', '-B', repo.branch, `origin/${repo.branch}`]);
+      await this.git(repo, dir, ['reset', '-q', '--hard', `origin/${repo.branch}`]);
+    } else {
+      // The branch does not exist yet: start it from nothing.
+      await this.git(repo, dir, ['symbolic-ref', 'HEAD', `refs/heads/${repo.branch}`]);
+      await this.git(repo, dir, ['update-ref', '-d', `refs/heads/${repo.branch}`]).catch(() => undefined);
+      await this.git(repo, dir, ['read-tree', '--empty']);
+    }
+    await this.git(repo, dir, ['clean', '-qfdx']);
+  }
+
+  private readonly queues = new Map<string, { pending: Pending[]; running: boolean }>();
+
+  /**
+   * Replaces the content of `req.dir` with `req.files`, commits if anything changed and pushes.
+   * Idempotent: writing the same files again makes no commit. Writes to one repository are
+   * serialised, and writes that queue up meanwhile are folded into one commit and one push (group
+   * commit): 100 resources finishing together cost a few pushes, not 100.
+   */
+  write(repo: GitRepo, req: WriteRequest): Promise<{ commit?: string }> {
+    const key = this.clonePath(repo);
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { pending: [], running: false }));
+    const queue = q;
+    return new Promise((resolve, reject) => {
+      queue.pending.push({ repo, req, resolve, reject });
+      if (!queue.running) void this.drain(key, queue);
+    });
+  }
+
+  private async drain(dir: string, q: { pending: Pending[]; running: boolean }): Promise<void> {
+    q.running = true;
+    try {
+      while (q.pending.length > 0) {
+        const batch = q.pending.splice(0, MAX_BATCH);
+        try {
+          // The newest request carries the newest credentials (e.g. after a Secret was fixed).
+          const result = await this.writeBatch(
+            batch.at(-1)!.repo,
+            dir,
+            batch.map((b) => b.req),
+          );
+          for (const b of batch) b.resolve(result);
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      q.running = false;
+    }
+  }
+
+  private async writeBatch(repo: GitRepo, dir: string, reqs: WriteRequest[]): Promise<{ commit?: string }> {
+    for (let attempt = 1; ; attempt++) {
+      await this.sync(repo, dir);
+      for (const req of reqs) {
+        const target = path.join(dir, req.dir);
+        if (!target.startsWith(dir + path.sep)) throw new GitError(`invalid path ${req.dir}`, 'other');
+        rmSync(target, { recursive: true, force: true });
+        for (const f of req.files) {
+          const file = path.join(target, f.path);
+          if (!file.startsWith(target + path.sep))
+            throw new GitError(`invalid output file path ${f.path}`, 'other');
+          mkdirSync(path.dirname(file), { recursive: true });
+          writeFileSync(file, f.content);
+        }
+      }
+      await this.git(repo, dir, ['add', '-A', '--', '.']);
+      const status = await this.git(repo, dir, ['status', '--porcelain']);
+      if (!status.trim()) return {};
+      const message =
+        reqs.length === 1
+          ? reqs[0]!.message
+          : `kratix-temporal: ${reqs.length} updates\n\n${reqs.map((r) => `- ${r.message}`).join('\n')}`;
+      await this.git(repo, dir, ['commit', '-q', '-m', message]);
+      try {
+        await this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]);
+      } catch (err) {
+        // Someone else pushed first: start again from their commit.
+        if (err instanceof GitError && err.kind === 'rejected' && attempt < 20) continue;
+        throw err;
+      }
+      return { commit: (await this.git(repo, dir, ['rev-parse', 'HEAD'])).trim() };
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { Client, Connection } from '@temporalio/client';
+import { Controller } from './controller/controller.js';
+import { StateStoreHealth } from './controller/state-stores.js';
+import { LeaderElection, type LeaderElectionOptions } from './controller/leader.js';
+import { Kube } from './kube/client.js';
+import { installPlatform } from './kube/install.js';
+import { logger } from './logger.js';
+import { createWorker } from './worker.js';
+
+export interface SystemOptions {
+  kubeconfig: string;
+  temporalAddress: string;
+  temporalNamespace?: string;
+  workDir: string;
+  runController?: boolean;
+  runWorker?: boolean;
+  relistIntervalMs?: number;
+  /** How often state stores are checked (default 30 s). */
+  stateStoreCheckIntervalMs?: number;
+  /** Lease-based leader election among controllers (default on; `false` runs unconditionally). */
+  leaderElection?: LeaderElectionOptions | false;
+}
+
+export interface RunningSystem {
+  stop(): Promise<void>;
+  /** Rejects if the worker stops on its own (a fatal error). */
+  done: Promise<void>;
+}
+
+/** The controller and/or a worker against one cluster and one Temporal namespace. */
+export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
+  const kube = Kube.fromFile(opts.kubeconfig);
+  const stops: (() => Promise<void>)[] = [];
+  let done: Promise<void> = new Promise(() => {});
+  try {
+    if (opts.runWorker !== false) {
+      const { worker, close } = await createWorker({
+        kubeconfig: opts.kubeconfig,
+        temporalAddress: opts.temporalAddress,
+        temporalNamespace: opts.temporalNamespace,
+        workDir: opts.workDir,
+      });
+      const running = worker.run();
+      done = running;
+      stops.push(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch((err: unknown) =>
+          logger.warn({ err: String(err) }, 'worker stopped with an error'),
+        );
+        await close();
+      });
+    }
+    if (opts.runController !== false) {
+      await installPlatform(kube);
+      const connection = await Connection.connect({ address: opts.temporalAddress });
+      const client = new Client({ connection, namespace: opts.temporalNamespace ?? 'default' });
+      let active: { stop(): Promise<void> } | undefined;
+      const lead = async () => {
+        const controller = new Controller({ kube, client, relistIntervalMs: opts.relistIntervalMs });
+        const health = new StateStoreHealth(
+          kube,
+          opts.stateStoreCheckIntervalMs ?? 30_000,
+          opts.relistIntervalMs ?? 5 * 60_000,
+        );
+        active = {
+          async stop() {
+            await health.stop();
+            await controller.stop();
+          },
+        };
+        await controller.start();
+        await health.start();
+      };
+      const follow = async () => {
+        await active?.stop();
+        active = undefined;
+      };
+      if (opts.leaderElection === false) {
+        await lead();
+        stops.push(async () => {
+          await follow();
+          await connection.close();
+        });
+      } else {
+        const election = new LeaderElection(kube, opts.leaderElection ?? {});
+        election.start(lead, follow);
+        stops.push(async () => {
+          // Stop acting first, then hand the lease over.
+          await follow();
+          await election.stop();
+          await connection.close();
+        });
+      }
+    }
+  } catch (err) {
+    for (const s of stops.reverse()) await s();
+    throw err;
+  }
+  return {
+    done,
+    async stop() {
+      for (const s of [...stops].reverse()) await s();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { TASK_QUEUE } from './core/constants.js';
+import { LocalExecutor } from './executors/local.js';
+import type { PipelineExecutor } from './executors/types.js';
+import { resolveBinary } from './infra/binaries.js';
+import { Kube } from './kube/client.js';
+import { GitWriter } from './statestore/git.js';
+import path from 'node:path';
+
+export interface WorkerOptions {
+  kubeconfig?: string;
+  temporalAddress: string;
+  temporalNamespace?: string;
+  /** Pipeline run directories. */
+  workDir: string;
+  executor?: PipelineExecutor;
+  taskQueue?: string;
+}
+
+/** Workflow sources: the .ts files when running from source (tsx, jest), the .js build otherwise. */
+export function workflowsPath(): string {
+  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+}
+
+function defaultExecutor(): PipelineExecutor {
+  let kubectl: string | undefined;
+  try {
+    kubectl = resolveBinary('kubectl');
+  } catch {
+    kubectl = undefined; // pipelines then use whatever kubectl the host has
+  }
+  return new LocalExecutor({ kubectl });
+}
+
+/** A worker on the `kratix` task queue hosting the workflows and every activity. */
+export async function createWorker(
+  opts: WorkerOptions,
+): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const kube = Kube.fromFile(opts.kubeconfig);
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: opts.temporalNamespace ?? 'default',
+      taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      workflowsPath: workflowsPath(),
+      // Heartbeats reach the server at least every 2 s, so a cancelled pipeline (delete during
+      // configure) notices within seconds instead of 0.8 x heartbeatTimeout.
+      maxHeartbeatThrottleInterval: '2 seconds',
+      defaultHeartbeatThrottleInterval: '2 seconds',
+      activities: createActivities({
+        kube,
+        executor: opts.executor ?? defaultExecutor(),
+        workDir: opts.workDir,
+        git: new GitWriter(path.join(opts.workDir, 'git-cache')),
+        temporalAddress: opts.temporalAddress,
+      }),
+    });
+    return { worker, close: () => connection.close() };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}

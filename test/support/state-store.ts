@@ -1,0 +1,69 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { testKubeConfig } from './cluster.js';
+
+const coords = (plural: string) => ({ group: 'platform.kratix.io', version: 'v1alpha1', plural });
+const custom = () => testKubeConfig().makeApiClient(k8s.CustomObjectsApi);
+
+export async function createGitStateStore(name: string, spec: Record<string, unknown>): Promise<void> {
+  await custom().createClusterCustomObject({
+    ...coords('gitstatestores'),
+    body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'GitStateStore', metadata: { name }, spec },
+  });
+}
+
+export async function createDestination(
+  name: string,
+  labels: Record<string, string>,
+  store: string,
+  p?: string,
+): Promise<void> {
+  await custom().createClusterCustomObject({
+    ...coords('destinations'),
+    body: {
+      apiVersion: 'platform.kratix.io/v1alpha1',
+      kind: 'Destination',
+      metadata: { name, labels },
+      // Strict: a test's Destination never receives other tests' unselective output.
+      spec: {
+        stateStoreRef: { kind: 'GitStateStore', name: store },
+        strictMatchLabels: true,
+        ...(p ? { path: p } : {}),
+      },
+    },
+  });
+}
+
+export async function getClusterObject(
+  plural: string,
+  name: string,
+): Promise<{ status?: Record<string, unknown> }> {
+  return (await custom().getClusterCustomObject({ ...coords(plural), name })) as {
+    status?: Record<string, unknown>;
+  };
+}
+
+/** A fresh checkout of a bare repository's branch, to look at what landed. */
+export function checkout(bareRepo: string, branch = 'main'): string {
+  const dir = mkdtempSync(path.join(process.env.KRATIX_TEST_DIR ?? '/tmp', 'checkout-'));
+  execFileSync('git', ['clone', '-q', '--branch', branch, `file://${bareRepo}`, dir], { stdio: 'ignore' });
+  return dir;
+}
+
+export function filesUnder(root: string, dir: string): string[] {
+  const full = path.join(root, dir);
+  if (!existsSync(full)) return [];
+  return execFileSync('find', ['.', '-type', 'f'], { cwd: full, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^\.\//, ''))
+    .sort();
+}
+
+export function gitLog(bareRepo: string, branch = 'main'): string[] {
+  return execFileSync('git', ['-C', bareRepo, 'log', '--format=%s', branch], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+}

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs `kratix-temporal worker` as a separate process and starts a new one whenever it dies, the
+ * way a Deployment would: tests can SIGKILL the worker (pid in `<dir>/worker.pid`) mid-run.
+ */
+export class WorkerSupervisor {
+  private child?: ChildProcess;
+  private stopping = false;
+  readonly pidFile: string;
+
+  constructor(
+    private readonly dir: string,
+    private readonly args: string[],
+    private readonly env: Record<string, string>,
+  ) {
+    this.pidFile = path.join(dir, 'worker.pid');
+  }
+
+  start(): void {
+    const log = createWriteStream(path.join(this.dir, 'worker.log'), { flags: 'a' });
+    // pdeathsig: the worker dies with the test run even if jest is killed.
+    const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'worker', ...this.args];
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
+      cwd: repoRoot,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    writeFileSync(this.pidFile, String(child.pid));
+    child.once('exit', () => {
+      log.end();
+      if (!this.stopping) setTimeout(() => this.start(), 500);
+    });
+    this.child = child;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await new Promise((r) => child.once('exit', r));
+    clearTimeout(timer);
+  }
+}

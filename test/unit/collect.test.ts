@@ -1,0 +1,62 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { collectResult, validateOutputFile } from '../../src/executors/collect.js';
+
+describe('validateOutputFile', () => {
+  it('accepts files of Kubernetes documents, including several per file and empty documents', () => {
+    expect(() =>
+      validateOutputFile(
+        'a.yaml',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n---\n',
+      ),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [
+      'hello: world\n',
+      'output file f.yaml: document 1 is not a Kubernetes object (needs apiVersion, kind and metadata.name)',
+    ],
+    [
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: X\n',
+      'output file f.yaml: document 2 is not a Kubernetes object',
+    ],
+    ['just text\n', 'output file f.yaml: document 1 is not a Kubernetes object'],
+    ['a: [unclosed\n', 'output file f.yaml: invalid YAML in document 1'],
+  ])('rejects %p naming the file and document', (content, message) => {
+    expect(() => validateOutputFile('f.yaml', content)).toThrow(message);
+  });
+});
+
+describe('collectResult', () => {
+  const run = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'collect-'));
+    for (const d of ['output', 'metadata']) mkdirSync(path.join(dir, d));
+    return dir;
+  };
+
+  it('keeps nested output folders and reads status and the older selector file names', () => {
+    const dir = run();
+    mkdirSync(path.join(dir, 'output', 'nested'));
+    writeFileSync(
+      path.join(dir, 'output', 'nested', 'cm.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n',
+    );
+    writeFileSync(path.join(dir, 'metadata', 'status.yaml'), 'message: hi\n');
+    writeFileSync(path.join(dir, 'metadata', 'scheduling.yaml'), '- matchLabels:\n    env: dev\n');
+    writeFileSync(path.join(dir, 'metadata', 'scratch.txt'), 'ignored');
+    const r = collectResult(path.join(dir, 'output'), path.join(dir, 'metadata'));
+    expect(r.files.map((f) => f.path)).toEqual(['nested/cm.yaml']);
+    expect(r.status).toEqual({ message: 'hi' });
+    expect(r.destinationSelectors).toEqual([{ matchLabels: { env: 'dev' } }]);
+  });
+
+  it('rejects a status.yaml that is not a map', () => {
+    const dir = run();
+    writeFileSync(path.join(dir, 'metadata', 'status.yaml'), '- a\n');
+    expect(() => collectResult(path.join(dir, 'output'), path.join(dir, 'metadata'))).toThrow(
+      '/kratix/metadata/status.yaml must be a YAML map, got a list',
+    );
+  });
+});

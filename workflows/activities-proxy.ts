@@ -1,0 +1,47 @@
+// Activity stubs with explicit timeouts. Short Kubernetes calls retry quickly; pipeline runs
+// heartbeat so a dead worker is noticed in ~30s and the run resumes on another.
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+
+// Kubernetes calls take milliseconds: a short timeout means a worker that died mid-call delays the
+// retry by seconds, not minutes. installPromise waits for CRD establishment, so it gets longer.
+export const KUBE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '20 seconds',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    nonRetryableErrorTypes: ['InvalidPromise'],
+  },
+};
+
+export const kube = proxyActivities<Activities>(KUBE_OPTIONS);
+
+export const install = proxyActivities<Pick<Activities, 'installPromise'>>({
+  ...KUBE_OPTIONS,
+  startToCloseTimeout: '1 minute',
+});
+
+/** Activities that wait on other objects (Promise update and delete): heartbeating, up to hours. */
+export const longRunning = proxyActivities<
+  Pick<Activities, 'rerunPromiseResources' | 'deleteResourcesOfPromise'>
+>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+// A cancelled run (delete during configure) waits until the containers are really gone.
+export const PIPELINE_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '20 seconds',
+    nonRetryableErrorTypes: ['PipelineFailed'],
+  },
+};
+
+export const pipelines = proxyActivities<Pick<Activities, 'runPipeline'>>(PIPELINE_OPTIONS);

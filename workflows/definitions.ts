@@ -1,0 +1,79 @@
+// Messages, queries and inputs shared by the workflows and the controller (client side).
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ObjectRef, ResourceRef } from '../src/core/types.js';
+
+export interface ChangedSignal {
+  generation: number;
+  specHash: string;
+}
+export interface ReconcileSignal {
+  /** "manual" for the kratix.io/manual-reconciliation label, "promise-updated", ... */
+  reason: string;
+}
+
+export const changedSignal = defineSignal<[ChangedSignal]>('changed');
+export const reconcileSignal = defineSignal<[ReconcileSignal]>('reconcile');
+export const deleteSignal = defineSignal('delete');
+/** Sent by a lifecycle to its running configure run: finish the current pipeline, then stop. */
+export const supersedeSignal = defineSignal('supersede');
+
+export type LifecyclePhase = 'idle' | 'configuring' | 'waiting-retry' | 'deleting';
+
+export interface RunSummary {
+  number: number;
+  workflowId: string;
+  outcome: RunOutcome | 'failed';
+  generation: number;
+  reason: string;
+  error?: string;
+}
+
+export interface LifecycleState {
+  phase: LifecyclePhase;
+  wantedGeneration: number;
+  wantedHash: string;
+  doneHash?: string;
+  doneGeneration: number;
+  runCount: number;
+  consecutiveFailures: number;
+  pendingReason?: string;
+  intervalMs?: number;
+  currentRun?: string;
+  currentPipeline?: string;
+  lastRuns: RunSummary[];
+  /** ISO time of the next timed reconcile (interval or retry). */
+  nextReconcileAt?: string;
+  deleting: boolean;
+}
+
+export const stateQuery = defineQuery<LifecycleState>('state');
+
+export interface ResourceLifecycleInput {
+  ref: ResourceRef;
+  /** Carried across continue-as-new. */
+  state?: LifecycleState;
+}
+
+export interface PromiseLifecycleInput {
+  name: string;
+  uid: string;
+  state?: LifecycleState;
+}
+
+export type RunOutcome = 'succeeded' | 'superseded' | 'gone';
+
+export interface ConfigureRunInput {
+  ref: ObjectRef;
+  generation: number;
+  reason: string;
+}
+
+export interface ConfigureRunResult {
+  outcome: RunOutcome;
+  /** The reconcile interval in force (Promise, ConfigMap or default), read during the run. */
+  intervalMs: number;
+}
+
+export interface DeleteRunInput {
+  ref: ObjectRef;
+}

@@ -1,0 +1,163 @@
+// The entity pattern shared by the Promise and Resource lifecycles: handlers first, then a loop
+// that waits for a change, a manual/parent trigger, a delete, or the reconcile timer; runs; and
+// continues-as-new with its state when history grows.
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { failureBackoffMs, reconcileDelayMs } from '../src/core/scheduling.js';
+import { DEFAULT_RECONCILIATION_INTERVAL_MS } from '../src/core/constants.js';
+import {
+  changedSignal,
+  deleteSignal,
+  reconcileSignal,
+  stateQuery,
+  type LifecycleState,
+  type RunOutcome,
+  type RunSummary,
+} from './definitions.js';
+
+/** Runs kept in the `state` query (and carried across continue-as-new). */
+const KEPT_RUNS = 5;
+/** Continue-as-new after this many runs even if the server does not suggest it: short replays. */
+const RUNS_PER_HISTORY = 10;
+
+export function initialState(): LifecycleState {
+  return {
+    phase: 'idle',
+    wantedGeneration: 0,
+    wantedHash: '',
+    doneGeneration: 0,
+    runCount: 0,
+    consecutiveFailures: 0,
+    lastRuns: [],
+    deleting: false,
+  };
+}
+
+export interface RunContext {
+  number: number;
+  generation: number;
+  reason: string;
+}
+
+export interface EntityCallbacks {
+  /** Uniquely identifies the entity for jitter. */
+  uid: string;
+  /** Performs one configure run. Throws on failure. `onSuperseded` registers a hook for spec changes. */
+  run(
+    ctx: RunContext,
+    state: LifecycleState,
+  ): Promise<{ outcome: RunOutcome; intervalMs: number; runId?: string }>;
+  /** Called when a newer spec arrives during a run (e.g. signal the child to stop after its pipeline). */
+  supersede(): Promise<void>;
+  /** Called once the entity is deleted, after any in-flight run was cancelled. Not cancellable. */
+  onDelete(state: LifecycleState): Promise<void>;
+  /** Continue-as-new with the current state. */
+  continueAsNew(state: LifecycleState): Promise<never>;
+}
+
+export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks): Promise<void> {
+  let runScope: CancellationScope | undefined;
+
+  setHandler(changedSignal, ({ generation, specHash }) => {
+    if (specHash === state.wantedHash && generation <= state.wantedGeneration) return;
+    state.wantedGeneration = Math.max(generation, state.wantedGeneration);
+    state.wantedHash = specHash;
+    if (state.phase === 'configuring') void cb.supersede();
+  });
+  setHandler(reconcileSignal, ({ reason }) => {
+    // "manual" wins: it is what a blocked delete waits for.
+    if (state.pendingReason === undefined || reason === 'manual') state.pendingReason = reason;
+  });
+  setHandler(deleteSignal, () => {
+    state.deleting = true;
+    runScope?.cancel();
+  });
+  setHandler(stateQuery, () => state);
+
+  const needsRun = () => state.wantedHash !== state.doneHash || state.pendingReason !== undefined;
+
+  while (!state.deleting) {
+    if (!needsRun()) {
+      const interval = state.intervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS;
+      const delay =
+        state.consecutiveFailures > 0
+          ? failureBackoffMs(state.consecutiveFailures, interval)
+          : reconcileDelayMs(interval, cb.uid);
+      state.phase = state.consecutiveFailures > 0 ? 'waiting-retry' : 'idle';
+      state.nextReconcileAt = new Date(Date.now() + delay).toISOString();
+      const woke = await condition(() => state.deleting || needsRun(), delay);
+      state.nextReconcileAt = undefined;
+      if (!woke) state.pendingReason = state.consecutiveFailures > 0 ? 'retry' : 'interval';
+      continue;
+    }
+
+    const ctx: RunContext = {
+      number: ++state.runCount,
+      generation: state.wantedGeneration,
+      reason: state.pendingReason ?? (state.doneHash === undefined ? 'created' : 'spec-changed'),
+    };
+    const hashAtStart = state.wantedHash;
+    state.pendingReason = undefined;
+    state.phase = 'configuring';
+    const summary: RunSummary = {
+      number: ctx.number,
+      workflowId: '',
+      outcome: 'succeeded',
+      generation: ctx.generation,
+      reason: ctx.reason,
+    };
+    try {
+      runScope = new CancellationScope();
+      const result = await runScope.run(() => cb.run(ctx, state));
+      summary.outcome = result.outcome;
+      summary.workflowId = result.runId ?? '';
+      state.intervalMs = result.intervalMs;
+      if (result.outcome === 'succeeded') {
+        state.doneHash = hashAtStart;
+        state.doneGeneration = ctx.generation;
+        state.consecutiveFailures = 0;
+      } else if (result.outcome === 'gone') {
+        // The object disappeared without our finalizer running (e.g. forced removal): nothing to do.
+        state.deleting = true;
+      }
+      // superseded: the loop starts again from the first pipeline with the new spec.
+    } catch (err) {
+      if (state.deleting && isCancellation(err)) break;
+      summary.outcome = 'failed';
+      summary.error = errorMessage(err);
+      // A failed spec is not re-run immediately: the backoff timer retries it.
+      state.doneHash = hashAtStart;
+      state.consecutiveFailures++;
+    } finally {
+      runScope = undefined;
+      state.currentRun = undefined;
+      state.currentPipeline = undefined;
+    }
+    state.lastRuns = [...state.lastRuns, summary].slice(-KEPT_RUNS);
+
+    if (workflowInfo().continueAsNewSuggested || state.runCount % RUNS_PER_HISTORY === 0) {
+      await condition(allHandlersFinished);
+      if (!state.deleting) await cb.continueAsNew(state);
+    }
+  }
+
+  state.phase = 'deleting';
+  await CancellationScope.nonCancellable(() => cb.onDelete(state));
+  await condition(allHandlersFinished);
+}
+
+function errorMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  // Child and activity failures wrap the interesting message in `cause`.
+  while (e?.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+export { continueAsNew };

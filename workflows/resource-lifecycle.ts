@@ -1,0 +1,64 @@
+import {
+  continueAsNew,
+  patched,
+  ParentClosePolicy,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { configureRunId, resourceWorkflowId } from '../src/core/names.js';
+import { SA } from '../src/core/search-attributes.js';
+import { kube } from './activities-proxy.js';
+import { configureRun } from './configure-run.js';
+import { deleteUntilDone } from './delete-run.js';
+import { supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
+import { initialState, runEntityLoop } from './entity-loop.js';
+
+/**
+ * The durable lifecycle of one Resource (one incarnation: the workflow id carries the uid).
+ * Each configure run is a child workflow; the parent keeps only the loop state.
+ */
+export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<void> {
+  const { ref } = input;
+  const state = input.state ?? initialState();
+  const selfId = workflowInfo().workflowId ?? resourceWorkflowId(ref);
+  let child: ChildWorkflowHandle<typeof configureRun> | undefined;
+
+  await runEntityLoop(state, {
+    uid: ref.uid,
+    async run(ctx) {
+      const id = configureRunId(selfId, ctx.number);
+      state.currentRun = id;
+      child = await startChild(configureRun, {
+        workflowId: id,
+        args: [{ ref, generation: ctx.generation, reason: ctx.reason }],
+        staticSummary: `configure ${ref.kind} ${ref.namespace}/${ref.name} #${ctx.number} (${ctx.reason})`,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: [
+          { key: SA.promise, value: ref.promise },
+          { key: SA.resourceNamespace, value: ref.namespace },
+          { key: SA.resourceName, value: ref.name },
+          { key: SA.workflowType, value: 'resource' },
+          { key: SA.workflowAction, value: 'configure' },
+        ],
+      });
+      try {
+        const result = await child.result();
+        return { ...result, runId: id };
+      } finally {
+        child = undefined;
+      }
+    },
+    async supersede() {
+      await child?.signal(supersedeSignal);
+    },
+    async onDelete() {
+      upsertSearchAttributes([{ key: SA.workflowAction, value: 'delete' }]);
+      // Histories recorded before the delete pipeline existed only released the finalizer.
+      if (patched('resource-delete-run')) await deleteUntilDone(ref, selfId, state);
+      await kube.finishResourceDelete({ ref });
+    },
+    continueAsNew: (s) => continueAsNew<typeof resourceLifecycle>({ ref, state: s }),
+  });
+}
