@@ -18,6 +18,7 @@ import { changedSignal, deleteSignal, reconcileSignal } from '../../workflows/de
 import type { promiseLifecycle, resourceLifecycle } from '../../workflows/index.js';
 import { specHash } from './hash.js';
 import { ResilientInformer } from './watcher.js';
+import { WorkQueue } from './work-queue.js';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -25,9 +26,15 @@ export interface ControllerOptions {
   taskQueue?: string;
   /** How often every watch re-lists (guards against silently hung watches). */
   relistIntervalMs?: number;
+  /** Objects handled at the same time (each object by one worker at a time). */
+  concurrency?: number;
 }
 
 type Target = NonNullable<ReturnType<typeof apiTarget>>;
+type WatchEvent = 'add' | 'update' | 'delete';
+type QueueItem =
+  | { kind: 'promise'; ev: WatchEvent; obj: KratixPromise }
+  | { kind: 'resource'; ev: WatchEvent; promise: string; target: Target; obj: KubeObject };
 
 /**
  * Watches Promises and every Resource kind a Promise installed, and makes sure each object's
@@ -44,10 +51,25 @@ export class Controller {
   >();
   /** What each workflow was last told, so status-only updates cost no signal. */
   private readonly lastSent = new Map<string, string>();
+  /** Watch events go through a keyed queue: a failed handler is retried, never dropped. */
+  private readonly queue: WorkQueue<QueueItem>;
 
   constructor(private readonly opts: ControllerOptions) {
     this.taskQueue = opts.taskQueue ?? TASK_QUEUE;
     this.relistMs = opts.relistIntervalMs ?? 5 * 60_000;
+    this.queue = new WorkQueue('controller', (_key, item) => this.process(item), {
+      concurrency: opts.concurrency ?? 16,
+    });
+  }
+
+  private process(item: QueueItem): Promise<void> {
+    if (item.kind === 'promise')
+      return item.ev === 'delete' ? this.onPromiseGone(item.obj) : this.onPromise(item.obj);
+    if (item.ev === 'delete') {
+      this.forget(item.obj);
+      return Promise.resolve();
+    }
+    return this.onResource(item.promise, item.target, item.obj);
   }
 
   async start(): Promise<void> {
@@ -62,13 +84,14 @@ export class Controller {
           version: KRATIX_VERSION,
           plural: 'promises',
         }) as Promise<k8s.KubernetesListObject<KratixPromise>>,
-      (ev, p) => (ev === 'delete' ? this.onPromiseGone(p) : this.onPromise(p)),
+      (ev, obj) => this.queue.add(`promise/${obj.metadata?.name}`, { kind: 'promise', ev, obj }),
       this.relistMs,
     );
     await this.promises.start();
   }
 
   async stop(): Promise<void> {
+    this.queue.stop();
     await this.promises?.stop();
     await Promise.all([...this.resourceWatchers.values()].map((w) => w.informer.stop()));
     this.resourceWatchers.clear();
@@ -174,7 +197,14 @@ export class Controller {
           version: target.version,
           plural: target.plural,
         }) as Promise<k8s.KubernetesListObject<KubeObject & k8s.KubernetesObject>>,
-      (ev, obj) => (ev === 'delete' ? this.forget(obj) : this.onResource(promiseName, target, obj)),
+      (ev, obj) =>
+        this.queue.add(`${target.plural}.${target.group}/${obj.metadata?.namespace}/${obj.metadata?.name}`, {
+          kind: 'resource',
+          ev,
+          promise: promiseName,
+          target,
+          obj,
+        }),
       this.relistMs,
     );
     this.resourceWatchers.set(key, { target, informer });

@@ -14,3 +14,8 @@ export function failureBackoffMs(consecutiveFailures: number, intervalMs: number
   const exp = baseMs * 2 ** Math.max(0, consecutiveFailures - 1);
   return Math.min(exp, 10 * 60_000, intervalMs);
 }
+
+/** Per-key retry delay of the controller's work queue: base · 2^(failures-1), capped. */
+export function requeueDelayMs(failures: number, baseMs = 250, maxMs = 60_000): number {
+  return Math.min(baseMs * 2 ** Math.max(0, failures - 1), maxMs);
+}
