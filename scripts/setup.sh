@@ -10,6 +10,11 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+# --test: what only the integration tests use (a real sshd serving git over ssh).
+if [ "${1:-}" = "--test" ]; then
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[setup] installing ${missing[*]} (apt-get)" >&2

@@ -16,6 +16,15 @@ import {
 } from '../statestore/stores.js';
 import { ResilientInformer } from './watcher.js';
 
+/** The Ready condition's reason for each kind of git failure. */
+const GIT_ERROR_REASONS: Record<GitError['kind'], string> = {
+  auth: 'AuthenticationFailed',
+  hostkey: 'HostKeyVerificationFailed',
+  unreachable: 'Unreachable',
+  rejected: 'GitError',
+  other: 'GitError',
+};
+
 type Obj<T> = T & k8s.KubernetesObject;
 const coords = (plural: string) => ({ group: KRATIX_GROUP, version: KRATIX_VERSION, plural });
 
@@ -83,12 +92,7 @@ export class StateStoreHealth {
       if (err instanceof StateStoreError)
         return { ok: false, reason: 'InvalidConfiguration', message: err.message };
       if (err instanceof GitError) {
-        const reason =
-          err.kind === 'auth'
-            ? 'AuthenticationFailed'
-            : err.kind === 'unreachable'
-              ? 'Unreachable'
-              : 'GitError';
+        const reason = GIT_ERROR_REASONS[err.kind];
         return { ok: false, reason, message: err.message };
       }
       return { ok: false, reason: 'Error', message: String(err) };

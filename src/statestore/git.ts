@@ -35,7 +35,7 @@ export class GitError extends Error {
   override name = 'GitError';
   constructor(
     message: string,
-    readonly kind: 'auth' | 'unreachable' | 'rejected' | 'other',
+    readonly kind: 'auth' | 'hostkey' | 'unreachable' | 'rejected' | 'other',
   ) {
     super(message);
   }
@@ -51,18 +51,29 @@ interface Pending {
 /** Most writes folded into one commit: bounds commit message size and the blast radius of a bad file. */
 const MAX_BATCH = 50;
 
-function classify(stderr: string): GitError['kind'] {
-  if (/Authentication failed|could not read Username|403|401|Permission denied \(publickey/i.test(stderr))
-    return 'auth';
-  if (/\[rejected\]|non-fast-forward|fetch first|failed to push some refs/i.test(stderr)) return 'rejected';
-  if (
-    /Could not resolve host|Connection refused|does not appear to be a git repository|not found|Failed to connect|unable to access/i.test(
-      stderr,
-    )
-  ) {
-    return 'unreachable';
+const KINDS: [GitError['kind'], RegExp][] = [
+  // In order of preference: the first pattern that matches any line names the cause.
+  ['hostkey', /Host key verification failed/i],
+  ['hostkey', /REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i],
+  ['auth', /Authentication failed|could not read Username|403|401|Permission denied \(publickey/i],
+  ['rejected', /\[rejected\]|non-fast-forward|fetch first|failed to push some refs/i],
+  [
+    'unreachable',
+    /Could not resolve host|Connection refused|does not appear to be a git repository|not found|Failed to connect|unable to access/i,
+  ],
+];
+
+/** The kind of a git failure and the message to show: the line that tells the cause, else the last lines. */
+export function classifyGitFailure(stderr: string): { kind: GitError['kind']; detail: string } {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  for (const [kind, re] of KINDS) {
+    const line = lines.find((l) => re.test(l));
+    if (line) return { kind, detail: line };
   }
-  return 'other';
+  return { kind: 'other', detail: lines.slice(-3).join(' | ') };
 }
 
 /**
@@ -110,7 +121,8 @@ export class GitWriter {
         });
         const known = path.join(secretsDir, 'known_hosts');
         writeFileSync(known, c.knownHosts ?? '');
-        env.GIT_SSH_COMMAND = `ssh -i ${key} -o IdentitiesOnly=yes -o UserKnownHostsFile=${known} -o StrictHostKeyChecking=${c.knownHosts ? 'yes' : 'no'}`;
+        // Strict host key checking always (gitRepoFor insists on knownHosts); BatchMode: never prompt.
+        env.GIT_SSH_COMMAND = `ssh -F /dev/null -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes`;
       }
       return await new Promise((resolve, reject) => {
         execFile(
@@ -119,9 +131,8 @@ export class GitWriter {
           { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
           (err, stdout, stderr) => {
             if (!err) return resolve(stdout);
-            const text = String(stderr || err.message).trim();
-            const last = text.split('\n').filter(Boolean).slice(-3).join(' | ');
-            reject(new GitError(`git ${args[0]} failed: ${last}`, classify(text)));
+            const { kind, detail } = classifyGitFailure(String(stderr || err.message));
+            reject(new GitError(`git ${args[0]} failed: ${detail}`, kind));
           },
         );
       });

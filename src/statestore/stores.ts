@@ -50,6 +50,10 @@ export async function readGitStateStore(kube: Kube, name: string): Promise<GitSt
   }
 }
 
+function isSshUrl(url: string): boolean {
+  return url.startsWith('ssh://') || /^[\w.-]+@[\w.-]+:/.test(url);
+}
+
 /** The repository and credentials of a GitStateStore, resolving its Secret. */
 export async function gitRepoFor(kube: Kube, store: GitStateStoreObject): Promise<GitRepo> {
   const name = store.metadata.name;
@@ -86,7 +90,19 @@ export async function gitRepoFor(kube: Kube, store: GitStateStoreObject): Promis
         `GitStateStore ${name}: Secret ${namespace}/${ref.name} needs keys username + password (token), or sshPrivateKey + knownHosts`,
       );
     }
+    // Host keys are never trusted on first use: a missing knownHosts would let anyone in the
+    // network path impersonate the repository and receive every commit.
+    if (credentials.sshPrivateKey && !credentials.knownHosts?.trim()) {
+      throw new StateStoreError(
+        `GitStateStore ${name}: Secret ${namespace}/${ref.name} has sshPrivateKey but no knownHosts (the server's host keys, e.g. from ssh-keyscan)`,
+      );
+    }
     repo.credentials = credentials;
+  }
+  if (isSshUrl(url) && !repo.credentials?.sshPrivateKey) {
+    throw new StateStoreError(
+      `GitStateStore ${name}: an ssh url needs spec.secretRef to a Secret with sshPrivateKey + knownHosts`,
+    );
   }
   return repo;
 }
