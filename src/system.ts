@@ -100,6 +100,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     done,
     async stop() {
       for (const s of [...stops].reverse()) await s();
+      kube.close();
     },
   };
 }

@@ -60,7 +60,13 @@ export async function createWorker(
         temporalAddress: opts.temporalAddress,
       }),
     });
-    return { worker, close: () => connection.close() };
+    return {
+      worker,
+      close: async () => {
+        kube.close();
+        await connection.close();
+      },
+    };
   } catch (err) {
     await connection.close();
     throw err;

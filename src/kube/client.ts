@@ -1,4 +1,49 @@
+import { createHash } from 'node:crypto';
+import https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
+
+/**
+ * A KubeConfig whose API clients share keep-alive connections. client-node 1.x builds a new
+ * https.Agent for every request, so each call paid a TLS handshake and a new SecureContext: that
+ * was a third of the worker's CPU under load. Agents are cached per server and TLS material.
+ */
+export class PooledKubeConfig extends k8s.KubeConfig {
+  private readonly agents = new Map<string, https.Agent>();
+
+  override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const cluster = this.getCurrentCluster();
+    const fresh = context.getAgent();
+    // Proxies and plain http keep client-node's own agent.
+    if (
+      !cluster ||
+      cluster.proxyUrl ||
+      !cluster.server.startsWith('https:') ||
+      !(fresh instanceof https.Agent)
+    )
+      return;
+    const o = fresh.options;
+    // Hash the TLS material itself (Buffers as bytes: JSON of a Buffer is slow and huge).
+    const h = createHash('sha256').update(cluster.server);
+    for (const part of [o.ca, o.cert, o.key, o.pfx, o.servername, String(o.rejectUnauthorized)])
+      for (const x of [part].flat())
+        if (x !== undefined)
+          h.update(typeof x === 'string' || Buffer.isBuffer(x) ? x : JSON.stringify(x)).update('\0');
+    const key = h.digest('hex');
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new https.Agent({ ...o, keepAlive: true, maxSockets: 64 });
+      this.agents.set(key, agent);
+    }
+    context.setAgent(agent);
+  }
+
+  /** Closes pooled connections (lets the process exit promptly). */
+  destroyAgents(): void {
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
+  }
+}
 
 /** API clients built once per process from one KubeConfig. */
 export class Kube {
@@ -16,8 +61,13 @@ export class Kube {
     this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   }
 
+  /** Closes pooled keep-alive connections. */
+  close(): void {
+    if (this.kc instanceof PooledKubeConfig) this.kc.destroyAgents();
+  }
+
   static fromFile(path?: string): Kube {
-    const kc = new k8s.KubeConfig();
+    const kc = new PooledKubeConfig();
     if (path) kc.loadFromFile(path);
     else kc.loadFromDefault();
     return new Kube(kc);
