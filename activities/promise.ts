@@ -17,6 +17,7 @@ import { validatePromise } from '../src/core/validation.js';
 import { describeApiError, isNotFound, statusCode } from '../src/kube/client.js';
 import { applyCrd, deleteCrd, waitCrdEstablished } from '../src/kube/crds.js';
 import { recordEvent } from '../src/kube/events.js';
+import { grantResourceAccess } from '../src/kube/install.js';
 import {
   patchPromiseMetadata,
   patchPromiseStatus,
@@ -86,6 +87,8 @@ export function promiseActivities(deps: ActivityDeps) {
     const api = p.spec?.api;
     if (api) {
       try {
+        const t = apiTarget(api);
+        if (t) await grantResourceAccess(kube, p.metadata.name, t);
         await applyCrd(kube, resourceCrdFor(p.metadata.name, api));
       } catch (err) {
         const code = statusCode(err);

@@ -6,7 +6,14 @@ import { isConflict, isNotFound, type Kube } from './client.js';
 const FIELD_MANAGER = 'kratix-temporal';
 const RBAC = 'rbac.authorization.k8s.io/v1';
 
-async function ensureNamespace(kube: Kube, name: string): Promise<void> {
+/** Creates the namespace if missing; reads first so an identity without `create` is fine when it exists. */
+export async function ensureNamespace(kube: Kube, name: string): Promise<void> {
+  try {
+    await kube.core.readNamespace({ name });
+    return;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
   try {
     await kube.core.createNamespace({ body: { metadata: { name } } });
   } catch (err) {
@@ -14,7 +21,7 @@ async function ensureNamespace(kube: Kube, name: string): Promise<void> {
   }
 }
 
-async function apply(kube: Kube, obj: k8s.KubernetesObject): Promise<void> {
+export async function apply(kube: Kube, obj: k8s.KubernetesObject): Promise<void> {
   await kube.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
 }
 

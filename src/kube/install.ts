@@ -4,21 +4,53 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { PLATFORM_NAMESPACE } from '../core/constants.js';
 import type { KubeObject } from '../core/types.js';
-import { isConflict, type Kube } from './client.js';
+import { isNotFound, type Kube } from './client.js';
 import { applyCrd, waitCrdEstablished } from './crds.js';
+import { apply, ensureNamespace } from './identity.js';
+import { CONTROLLER_BINDING, resourceAccessRbac } from '../core/controller-rbac.js';
 
 export const CRD_DIR = fileURLToPath(new URL('../../deploy/crds', import.meta.url));
+export const CONTROLLER_RBAC_FILE = fileURLToPath(
+  new URL('../../deploy/rbac/controller.yaml', import.meta.url),
+);
+
+/** Applies every document of a manifest file with server-side apply, in order. */
+export async function applyManifestFile(kube: Kube, file: string): Promise<void> {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((d): d is KubeObject => !!d?.kind);
+  for (const d of docs) await apply(kube, d as never);
+}
+
+/**
+ * Lets the controller's identity (the subjects bound by deploy/rbac/controller.yaml) manage the
+ * Resources of one Promise. Without that binding the controller runs with an identity of its own
+ * choosing (e.g. cluster-admin in `dev`) and nothing is granted.
+ */
+export async function grantResourceAccess(
+  kube: Kube,
+  promise: string,
+  target: { group: string; plural: string },
+): Promise<void> {
+  const binding = await kube.rbac
+    .readClusterRoleBinding({ name: CONTROLLER_BINDING })
+    .catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+  const subjects = binding?.subjects;
+  if (!subjects?.length) return;
+  const rbac = resourceAccessRbac(promise, target, subjects);
+  await apply(kube, rbac.clusterRole as never);
+  await apply(kube, rbac.clusterRoleBinding as never);
+}
 
 /**
  * Installs (or updates) the platform CRDs from deploy/crds and the platform namespace, then waits
  * until every CRD is Established: what `dev`, the tests and `kratix-temporal install` share.
  */
 export async function installPlatform(kube: Kube, dir = CRD_DIR): Promise<void> {
-  try {
-    await kube.core.createNamespace({ body: { metadata: { name: PLATFORM_NAMESPACE } } });
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
+  await ensureNamespace(kube, PLATFORM_NAMESPACE);
   const crds = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .flatMap((f) =>

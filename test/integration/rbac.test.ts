@@ -94,7 +94,7 @@ EOF`,
       expect.objectContaining({ kind: 'ServiceAccount', name: sa, namespace: ns }),
     ]);
     const crbs = await rbac.listClusterRoleBinding({
-      labelSelector: `kratix.io/promise-name=${api.promise}`,
+      labelSelector: `kratix.io/promise-name=${api.promise},kratix.io/pipeline-name`,
     });
     expect(crbs.items.map((b) => b.roleRef.kind)).toEqual(['ClusterRole']);
 
@@ -150,5 +150,24 @@ EOF`,
     const after = await core.readNamespacedServiceAccount({ name: 'my-pipeline-sa', namespace: ns });
     expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
     expect(after.metadata?.labels).toEqual({ owner: 'platform-team' });
+  });
+
+  it('runs the controller and worker with deploy/rbac: Resource access only for installed Promises', async () => {
+    // The test system itself runs as this ServiceAccount (see test/support/global-setup-impl.ts).
+    const controller = 'kratix-platform-system:kratix-temporal';
+    const ns = await createTestNamespace('ctl');
+    const api = uniqueApi('ctl');
+    const resource = `${api.plural}.${api.group}`;
+    expect(await can('list', resource, ns, controller)).toBe('no');
+    await applyPromise(promiseFor(api, { workflows: { resource: { configure: [] } } }));
+    await waitForPromiseAvailable(api.promise);
+    for (const verb of ['list', 'watch', 'patch', 'delete'])
+      expect(await can(verb, resource, ns, controller)).toBe('yes');
+    expect(await can('patch', `${resource}/status`, ns, controller)).toBe('yes');
+    // Never a wildcard: other APIs and reading every Secret stay out of reach.
+    expect(await can('list', 'secrets', ns, controller)).toBe('no');
+    expect(await can('list', 'deployments.apps', ns, controller)).toBe('no');
+    expect(await can('create', 'pods', ns, controller)).toBe('no');
+    expect(await can('get', 'secrets', ns, controller)).toBe('yes');
   });
 });

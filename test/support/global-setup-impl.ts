@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevEnvironment, type DevEnvironment } from '../../src/infra/dev-environment.js';
@@ -6,6 +6,9 @@ import { startSystem, type RunningSystem } from '../../src/system.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
 import { Kube } from '../../src/kube/client.js';
 import { ensureDefaultStateStore } from '../../src/statestore/default-store.js';
+import { applyManifestFile, CONTROLLER_RBAC_FILE } from '../../src/kube/install.js';
+import { serviceAccountKubeconfig } from '../../src/kube/identity.js';
+import { PLATFORM_NAMESPACE } from '../../src/core/constants.js';
 
 declare global {
   var __KRATIX_ENV__:
@@ -25,11 +28,26 @@ export default async function globalSetup(): Promise<void> {
     onCrash: (name, code) =>
       console.error(`\n[test infra] ${name} exited unexpectedly (code ${code}); logs in ${dir}`),
   });
+  // The controller and worker run as the ServiceAccount of deploy/rbac/controller.yaml, so every
+  // integration test also proves that least-privilege RBAC is enough.
+  const admin = Kube.fromFile(env.kubeconfigPath);
+  await applyManifestFile(admin, CONTROLLER_RBAC_FILE);
+  const controllerKubeconfig = path.join(dir, 'controller.kubeconfig');
+  writeFileSync(
+    controllerKubeconfig,
+    await serviceAccountKubeconfig(
+      admin,
+      { name: 'kratix-temporal', namespace: PLATFORM_NAMESPACE },
+      24 * 3600,
+    ),
+    { mode: 0o600 },
+  );
+  admin.close();
   const worker = new WorkerSupervisor(
     dir,
     [
       '--kubeconfig',
-      env.kubeconfigPath,
+      controllerKubeconfig,
       '--temporal-address',
       env.temporalAddress,
       '--work-dir',
@@ -40,7 +58,7 @@ export default async function globalSetup(): Promise<void> {
   );
   worker.start();
   const system = await startSystem({
-    kubeconfig: env.kubeconfigPath,
+    kubeconfig: controllerKubeconfig,
     temporalAddress: env.temporalAddress,
     temporalNamespace: env.temporalNamespace,
     workDir: path.join(dir, 'runs'),
