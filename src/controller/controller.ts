@@ -53,6 +53,7 @@ export class Controller {
   private readonly lastSent = new Map<string, string>();
   /** Watch events go through a keyed queue: a failed handler is retried, never dropped. */
   private readonly queue: WorkQueue<QueueItem>;
+  private stopped = false;
 
   constructor(private readonly opts: ControllerOptions) {
     this.taskQueue = opts.taskQueue ?? TASK_QUEUE;
@@ -91,7 +92,8 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
-    this.queue.stop();
+    this.stopped = true;
+    await this.queue.stop();
     await this.promises?.stop();
     await Promise.all([...this.resourceWatchers.values()].map((w) => w.informer.stop()));
     this.resourceWatchers.clear();
@@ -180,7 +182,7 @@ export class Controller {
     const available = (p.status?.conditions as { type: string; status: string }[] | undefined)?.some(
       (c) => c.type === 'Available' && c.status === 'True',
     );
-    if (!target || !available) return;
+    if (!target || !available || this.stopped) return;
     const key = `${p.metadata.name}`;
     const existing = this.resourceWatchers.get(key);
     if (existing && JSON.stringify(existing.target) === JSON.stringify(target)) return;

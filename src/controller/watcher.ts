@@ -35,7 +35,9 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
     });
     this.informer.on('error', (err: unknown) => {
       if (this.stopped || this.restarting || (err as Error)?.name === 'AbortError') return;
-      logger.warn(
+      // A just-created CRD's watch cache is not ready for a second or so: expected, not a warning.
+      const level = /storage is \(re\)initializing/.test(describeApiError(err)) ? 'debug' : 'warn';
+      logger[level](
         { informer: this.name, err: describeApiError(err), retryInMs: this.backoffMs },
         'watch failed; restarting',
       );
@@ -58,6 +60,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       this.restarting = true;
       await this.informer.stop();
       this.restarting = false;
+      if (this.stopped) return; // stop() was called meanwhile: do not reopen the watch
       await this.informer.start();
     } catch (err) {
       this.restarting = false;

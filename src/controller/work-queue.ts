@@ -58,7 +58,8 @@ export class WorkQueue<T> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  stop(): void {
+  /** Drops what is queued and resolves once the handlers already running have finished. */
+  stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
@@ -66,6 +67,7 @@ export class WorkQueue<T> {
     this.queued.clear();
     this.latest.clear();
     this.notifyIdle();
+    return this.idle();
   }
 
   private enqueue(key: string): void {

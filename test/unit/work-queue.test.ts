@@ -17,7 +17,7 @@ describe('WorkQueue', () => {
     q.add('a', 'v1');
     await q.idle();
     expect(seen).toEqual(['v1', 'v1', 'v1', 'v1']);
-    q.stop();
+    await q.stop();
   });
 
   it('collapses events of one key to the newest and never handles a key twice at once', async () => {
@@ -38,7 +38,7 @@ describe('WorkQueue', () => {
     await q.idle();
     expect(seen).toEqual(['v1', 'v3']);
     expect(maxRunning).toBe(1);
-    q.stop();
+    await q.stop();
   });
 
   it('a newer item replaces a failed one instead of waiting for its backoff', async () => {
@@ -56,7 +56,7 @@ describe('WorkQueue', () => {
     q.add('a', 'good');
     await q.idle();
     expect(seen).toEqual(['bad', 'good']);
-    q.stop();
+    await q.stop();
   });
 
   it('bounds concurrency across keys and keeps other keys moving while one fails', async () => {
@@ -80,7 +80,7 @@ describe('WorkQueue', () => {
     expect(done.sort()).toEqual(['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9']);
     expect(maxRunning).toBe(3);
     expect(q.depth).toBe(1); // k0 waits for its retry
-    q.stop();
+    await q.stop();
     expect(q.depth).toBe(0);
   });
 });
