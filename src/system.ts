@@ -5,6 +5,7 @@ import { LeaderElection, type LeaderElectionOptions } from './controller/leader.
 import { Kube } from './kube/client.js';
 import { installPlatform } from './kube/install.js';
 import { logger } from './logger.js';
+import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createWorker } from './worker.js';
 
 export interface SystemOptions {
@@ -53,7 +54,15 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     if (opts.runController !== false) {
       await installPlatform(kube);
       const connection = await Connection.connect({ address: opts.temporalAddress });
-      const client = new Client({ connection, namespace: opts.temporalNamespace ?? 'default' });
+      const namespace = opts.temporalNamespace ?? 'default';
+      try {
+        const added = await ensureSearchAttributes(connection, namespace);
+        if (added.length) logger.info({ namespace, added }, 'registered search attributes');
+      } catch (err) {
+        await connection.close();
+        throw err;
+      }
+      const client = new Client({ connection, namespace });
       let active: { stop(): Promise<void> } | undefined;
       const lead = async () => {
         const controller = new Controller({ kube, client, relistIntervalMs: opts.relistIntervalMs });

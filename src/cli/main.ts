@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { runDev } from './dev.js';
+import { install } from './install.js';
 import { startSystem } from '../system.js';
 import { logger } from '../logger.js';
 
@@ -85,6 +86,26 @@ common(
     .command('worker')
     .description('run workflows and activities (pipelines) from the kratix task queue'),
 ).action((o: RunOpts) => runComponents(o, { runController: false, runWorker: true }));
+
+program
+  .command('install')
+  .description(
+    'prepare a cluster and a Temporal namespace: platform CRDs, the controller RBAC (deploy/rbac), search attributes',
+  )
+  .option('--kubeconfig <path>', 'kubeconfig of the platform cluster (default: $KUBECONFIG)')
+  .option(
+    '--temporal-address <host:port>',
+    'Temporal frontend',
+    process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+  )
+  .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+  .option('--no-rbac', 'skip deploy/rbac/controller.yaml')
+  .action(
+    async (o: { kubeconfig?: string; temporalAddress: string; temporalNamespace: string; rbac: boolean }) => {
+      const result = await install({ ...o, kubeconfig: o.kubeconfig ?? process.env.KUBECONFIG });
+      for (const line of result) console.log(line);
+    },
+  );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

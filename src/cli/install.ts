@@ -1,0 +1,49 @@
+import { Connection } from '@temporalio/client';
+import { PLATFORM_NAMESPACE } from '../core/constants.js';
+import { Kube } from '../kube/client.js';
+import { applyManifestFile, CONTROLLER_RBAC_FILE, installPlatform } from '../kube/install.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+
+export interface InstallOptions {
+  kubeconfig?: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  /** Apply deploy/rbac/controller.yaml (default true). */
+  rbac?: boolean;
+}
+
+/**
+ * `kratix-temporal install`: everything a cluster and a Temporal namespace need before the
+ * controller and workers run there with least privilege. Idempotent. Returns what it did.
+ */
+export async function install(o: InstallOptions): Promise<string[]> {
+  if (!o.kubeconfig) throw new Error('set --kubeconfig or KUBECONFIG');
+  const done: string[] = [];
+  const kube = Kube.fromFile(o.kubeconfig);
+  try {
+    await installPlatform(kube);
+    done.push(
+      `namespace ${PLATFORM_NAMESPACE} and platform CRDs (promises, destinations, gitstatestores): installed`,
+    );
+    if (o.rbac !== false) {
+      await applyManifestFile(kube, CONTROLLER_RBAC_FILE);
+      done.push(
+        `controller identity: ServiceAccount ${PLATFORM_NAMESPACE}/kratix-temporal, ClusterRole/Binding kratix-temporal-controller`,
+      );
+    }
+  } finally {
+    kube.close();
+  }
+  const connection = await Connection.connect({ address: o.temporalAddress });
+  try {
+    const added = await ensureSearchAttributes(connection, o.temporalNamespace);
+    done.push(
+      added.length
+        ? `search attributes added in Temporal namespace ${o.temporalNamespace}: ${added.join(', ')}`
+        : `search attributes already present in Temporal namespace ${o.temporalNamespace}`,
+    );
+  } finally {
+    await connection.close();
+  }
+  return done;
+}

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common';
+import { SA, SEARCH_ATTRIBUTE_NAMES } from '../../src/core/search-attributes.js';
+import { testKubeconfigPath } from '../support/cluster.js';
+import { waitUntil } from '../support/promises.js';
+import { testTemporalAddress } from '../support/temporal.js';
+
+const run = promisify(execFile);
+
+const installCli = (namespace: string) =>
+  run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'install',
+      '--kubeconfig',
+      testKubeconfigPath(),
+      '--temporal-address',
+      testTemporalAddress(),
+      '--temporal-namespace',
+      namespace,
+    ],
+    { encoding: 'utf8' },
+  );
+
+describe('kratix-temporal install', () => {
+  it('registers the search attributes in a fresh Temporal namespace so runs can be found by Promise', async () => {
+    const connection = await Connection.connect({ address: testTemporalAddress() });
+    const namespace = `kt-${randomBytes(3).toString('hex')}`;
+    try {
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
+      });
+      const before = await connection.operatorService.listSearchAttributes({ namespace });
+      expect(Object.keys(before.customAttributes ?? {})).not.toContain('KratixPromise');
+
+      const first = await installCli(namespace);
+      expect(first.stdout).toContain(
+        `search attributes added in Temporal namespace ${namespace}: ${SEARCH_ATTRIBUTE_NAMES.join(', ')}`,
+      );
+      expect(first.stdout).toContain('ClusterRole/Binding kratix-temporal-controller');
+      const after = await connection.operatorService.listSearchAttributes({ namespace });
+      for (const name of SEARCH_ATTRIBUTE_NAMES)
+        expect(Object.keys(after.customAttributes ?? {})).toContain(name);
+      // Idempotent.
+      expect((await installCli(namespace)).stdout).toContain(
+        `search attributes already present in Temporal namespace ${namespace}`,
+      );
+
+      // A workflow tagged like ours is found by the query operators use.
+      const client = new Client({ connection, namespace });
+      const workflowId = `probe-${namespace}`;
+      const handle = await waitUntil('namespace usable', () =>
+        client.workflow
+          .start('resourceLifecycle', {
+            taskQueue: 'nobody-polls',
+            workflowId,
+            typedSearchAttributes: [{ key: SA.promise, value: 'probe' }],
+          })
+          .catch(() => undefined),
+      );
+      const found = await waitUntil('visible by KratixPromise', async () => {
+        const ids: string[] = [];
+        for await (const w of client.workflow.list({ query: `KratixPromise = "probe"` }))
+          ids.push(w.workflowId);
+        return ids.length ? ids : undefined;
+      });
+      expect(found).toEqual([workflowId]);
+      await handle.terminate('probe done');
+    } finally {
+      await connection.close();
+    }
+  });
+});
