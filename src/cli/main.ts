@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import path from 'node:path';
 import { runDev } from './dev.js';
 import { install } from './install.js';
+import { replay } from './replay.js';
 import { startSystem } from '../system.js';
 import { logger } from '../logger.js';
 
@@ -106,6 +107,27 @@ program
       for (const line of result) console.log(line);
     },
   );
+
+program
+  .command('replay')
+  .description('replay workflow histories against this build: finds non-determinism before a deploy does')
+  .option('--workflow-id <id...>', 'workflow ids to fetch from the server')
+  .option('--query <query>', 'visibility query, e.g. \'KratixPromise = "redis"\'')
+  .option('--file <path...>', 'history JSON files (Web UI download, temporal workflow show -o json)')
+  .option(
+    '--temporal-address <host:port>',
+    'Temporal frontend',
+    process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+  )
+  .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+  .action(async (o: Parameters<typeof replay>[0]) => {
+    const results = await replay(o);
+    for (const r of results)
+      console.log(r.error ? `FAIL ${r.workflowId}: ${r.error}` : `ok   ${r.workflowId}`);
+    const failed = results.filter((r) => r.error).length;
+    console.log(`${results.length} replayed, ${failed} failed`);
+    if (failed) process.exitCode = 1;
+  });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

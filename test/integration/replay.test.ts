@@ -1,8 +1,23 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { workflowsPath } from '../../src/worker.js';
+import { createTestNamespace } from '../support/cluster.js';
+import {
+  applyPromise,
+  promiseFor,
+  resources,
+  shPipeline,
+  uniqueApi,
+  waitForPromiseAvailable,
+} from '../support/promises.js';
+import { testTemporalAddress } from '../support/temporal.js';
+
+const run = promisify(execFile);
 
 const root = fileURLToPath(new URL('../histories', import.meta.url));
 // One folder per recording (scripts/record-histories.ts); every one must keep replaying.
@@ -39,5 +54,59 @@ describe('recorded histories', () => {
     }
     expect(results).toHaveLength(files.length);
     expect(results.filter((r) => r.error)).toEqual([]);
+  });
+});
+
+describe('kratix-temporal replay', () => {
+  const cli = (args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'replay', ...args], {
+      encoding: 'utf8',
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+
+  it("replays a live Promise's and Resource's workflows from the server by query", async () => {
+    const api = uniqueApi('replayed');
+    await applyPromise(
+      promiseFor(api, { workflows: { resource: { configure: [shPipeline('p', ['true'])] } } }),
+    );
+    await waitForPromiseAvailable(api.promise);
+    const ns = await createTestNamespace('replayed');
+    await resources(api, ns).create('r', {});
+    await resources(api, ns).waitFor('r', 'True');
+    const out = await cli([
+      '--temporal-address',
+      testTemporalAddress(),
+      '--temporal-namespace',
+      process.env.KRATIX_TEST_TEMPORAL_NAMESPACE ?? 'default',
+      '--query',
+      `KratixPromise = "${api.promise}"`,
+    ]);
+    expect(out.code).toBe(0);
+    // The Promise lifecycle, the Resource lifecycle and its first configure run at least.
+    expect(out.stdout).toMatch(new RegExp(`ok {3}promise/${api.promise}/`));
+    expect(out.stdout).toMatch(new RegExp(`ok {3}resource/${api.promise}/${ns}/r/[^/]+/configure/1`));
+    expect(out.stdout).toMatch(/^\d+ replayed, 0 failed$/m);
+  });
+
+  it('fails with the workflow named when a history no longer matches the code', async () => {
+    // A downloaded history whose run called an activity this code never schedules.
+    const recorded = JSON.parse(readFileSync(path.join(root, 'v2/resource-configure-1.json'), 'utf8')) as {
+      history: unknown;
+    };
+    const tampered = JSON.stringify(recorded.history).replaceAll(
+      '"startConfigureRun"',
+      '"startConfigureRunV0"',
+    );
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'replay-')), 'downloaded.json');
+    writeFileSync(file, tampered);
+    const out = await cli(['--file', file, path.join(root, 'v2/resource-delete.json')]);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain(
+      "FAIL downloaded: [TMPRL1100] Nondeterminism error: Activity type of scheduled event 'startConfigureRunV0' does not match activity type of activity command 'startConfigureRun'",
+    );
+    expect(out.stdout).toMatch(/^ok {3}resource\/recorded\/default\/r\/[^/]+\/delete$/m);
+    expect(out.stdout).toContain('2 replayed, 1 failed');
   });
 });
