@@ -20,6 +20,7 @@ import {
 } from '../src/statestore/stores.js';
 import type { ObjectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
+import { metrics } from '../src/metrics.js';
 
 /** The Destination(s) each pipeline's output went to, as recorded in status (sticky). */
 export function recordedDestinations(obj: KubeObject): Record<string, string> {
@@ -56,11 +57,17 @@ async function writeTo(
   files: OutputFile[],
 ) {
   const { store, repo } = await storeForDestination(deps.kube, d);
-  await deps.git.write(repo, {
-    dir: outputDir(ref, store, d, pipeline),
-    files,
-    message: `${describe(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`,
-  });
+  try {
+    const { commit } = await deps.git.write(repo, {
+      dir: outputDir(ref, store, d, pipeline),
+      files,
+      message: `${describe(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`,
+    });
+    metrics.stateStoreWrites.inc({ outcome: commit ? 'committed' : 'unchanged' });
+  } catch (err) {
+    metrics.stateStoreWrites.inc({ outcome: 'failed' });
+    throw err;
+  }
 }
 
 /**

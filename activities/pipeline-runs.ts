@@ -26,6 +26,7 @@ import { objectAccess, type ObjectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { recordedDestinations, writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
+import { metrics } from '../src/metrics.js';
 
 export interface PipelinePhase {
   name: string;
@@ -213,10 +214,26 @@ export function pipelineRunActivities(deps: ActivityDeps) {
    */
   async function runPipeline(input: RunPipelineInput) {
     const beat = setInterval(() => heartbeat({ pipeline: input.pipeline }), 2000);
+    const labels = {
+      promise: input.ref.promise,
+      type: isPromiseRef(input.ref) ? 'promise' : 'resource',
+      action: input.action,
+    };
+    const stopTimer = metrics.pipelineSeconds.startTimer(labels);
+    let outcome = 'error';
     try {
-      return await runPipelineSteps(input);
+      const result = await runPipelineSteps(input);
+      outcome = result.gone ? 'gone' : 'succeeded';
+      return result;
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === 'PipelineFailed') outcome = 'failed';
+      else if (Context.current().cancellationSignal.aborted) outcome = 'cancelled';
+      throw err;
     } finally {
       clearInterval(beat);
+      stopTimer();
+      // "error": an infrastructure problem; the activity is retried.
+      metrics.pipelineRuns.inc({ ...labels, outcome });
     }
   }
 

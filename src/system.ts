@@ -5,6 +5,7 @@ import { LeaderElection, type LeaderElectionOptions } from './controller/leader.
 import { Kube } from './kube/client.js';
 import { installPlatform } from './kube/install.js';
 import { logger } from './logger.js';
+import { startMetricsServer } from './metrics.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createWorker } from './worker.js';
 
@@ -20,12 +21,16 @@ export interface SystemOptions {
   stateStoreCheckIntervalMs?: number;
   /** Lease-based leader election among controllers (default on; `false` runs unconditionally). */
   leaderElection?: LeaderElectionOptions | false;
+  /** Serve Prometheus metrics and /healthz on this "host:port" (port 0: any free port). */
+  metricsAddress?: string;
 }
 
 export interface RunningSystem {
   stop(): Promise<void>;
   /** Rejects if the worker stops on its own (a fatal error). */
   done: Promise<void>;
+  /** Where metrics are served, if they are. */
+  metricsUrl?: string;
 }
 
 /** The controller and/or a worker against one cluster and one Temporal namespace. */
@@ -33,7 +38,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const kube = Kube.fromFile(opts.kubeconfig);
   const stops: (() => Promise<void>)[] = [];
   let done: Promise<void> = new Promise(() => {});
+  let metricsUrl: string | undefined;
   try {
+    if (opts.metricsAddress !== undefined) {
+      const server = await startMetricsServer(opts.metricsAddress);
+      metricsUrl = server.url;
+      stops.push(() => server.close());
+    }
     if (opts.runWorker !== false) {
       const { worker, close } = await createWorker({
         kubeconfig: opts.kubeconfig,
@@ -107,6 +118,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   }
   return {
     done,
+    metricsUrl,
     async stop() {
       for (const s of [...stops].reverse()) await s();
       kube.close();

@@ -55,6 +55,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
       temporalAddress: env.temporalAddress,
       temporalNamespace: env.temporalNamespace,
       workDir: path.join(dir, 'runs'),
+      metricsAddress: '127.0.0.1:0',
     });
   } catch (err) {
     logger.error({ err: String(err) }, 'could not start the controller and worker');
@@ -71,6 +72,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
   console.log(`temporal:   ${env.temporalAddress} (namespace ${env.temporalNamespace})`);
   if (env.uiUrl) console.log(`web ui:     ${env.uiUrl}`);
   console.log(`state:      ${repo} (GitStateStore default, Destination worker-1)`);
+  if (system.metricsUrl) console.log(`metrics:    ${system.metricsUrl}`);
   console.log(`try:        KUBECONFIG=${env.kubeconfigPath} kubectl get namespaces`);
   console.log('ready');
   // Keep running until a signal arrives.

@@ -38,6 +38,7 @@ program
 
 interface RunOpts {
   kubeconfig?: string;
+  metricsAddress?: string;
   temporalAddress: string;
   temporalNamespace: string;
   workDir: string;
@@ -55,6 +56,7 @@ async function runComponents(
     temporalAddress: o.temporalAddress,
     temporalNamespace: o.temporalNamespace,
     workDir: path.resolve(o.workDir),
+    metricsAddress: o.metricsAddress,
     ...parts,
   });
   const stop = async () => {
@@ -77,7 +79,11 @@ const common = (cmd: Command) =>
       process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     )
     .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
-    .option('--work-dir <dir>', 'pipeline run directories (worker)', '.kratix-temporal/runs');
+    .option('--work-dir <dir>', 'pipeline run directories (worker)', '.kratix-temporal/runs')
+    .option(
+      '--metrics-address <host:port>',
+      'serve Prometheus /metrics and /healthz here (e.g. 0.0.0.0:9464)',
+    );
 
 common(
   program.command('controller').description('watch Promises and Resources and drive their workflows'),

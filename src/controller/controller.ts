@@ -19,6 +19,7 @@ import type { promiseLifecycle, resourceLifecycle } from '../../workflows/index.
 import { specHash } from './hash.js';
 import { ResilientInformer } from './watcher.js';
 import { WorkQueue } from './work-queue.js';
+import { metrics } from '../metrics.js';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -60,6 +61,8 @@ export class Controller {
     this.relistMs = opts.relistIntervalMs ?? 5 * 60_000;
     this.queue = new WorkQueue('controller', (_key, item) => this.process(item), {
       concurrency: opts.concurrency ?? 16,
+      onDepth: (n) => metrics.queueDepth.set(n),
+      onFailure: () => metrics.handlerFailures.inc(),
     });
   }
 
@@ -85,7 +88,10 @@ export class Controller {
           version: KRATIX_VERSION,
           plural: 'promises',
         }) as Promise<k8s.KubernetesListObject<KratixPromise>>,
-      (ev, obj) => this.queue.add(`promise/${obj.metadata?.name}`, { kind: 'promise', ev, obj }),
+      (ev, obj) => {
+        metrics.watchEvents.inc({ kind: 'Promise', event: ev });
+        this.queue.add(`promise/${obj.metadata?.name}`, { kind: 'promise', ev, obj });
+      },
       this.relistMs,
     );
     await this.promises.start();
@@ -199,14 +205,16 @@ export class Controller {
           version: target.version,
           plural: target.plural,
         }) as Promise<k8s.KubernetesListObject<KubeObject & k8s.KubernetesObject>>,
-      (ev, obj) =>
+      (ev, obj) => {
+        metrics.watchEvents.inc({ kind: target.kind, event: ev });
         this.queue.add(`${target.plural}.${target.group}/${obj.metadata?.namespace}/${obj.metadata?.name}`, {
           kind: 'resource',
           ev,
           promise: promiseName,
           target,
           obj,
-        }),
+        });
+      },
       this.relistMs,
     );
     this.resourceWatchers.set(key, { target, informer });

@@ -7,6 +7,10 @@ export interface WorkQueueOptions {
   /** First retry delay after a failure; doubles per consecutive failure of the same key. */
   baseRetryMs?: number;
   maxRetryMs?: number;
+  /** Called with the new depth whenever it changes (metrics). */
+  onDepth?: (depth: number) => void;
+  /** Called on each handler failure (metrics). */
+  onFailure?: () => void;
 }
 
 /**
@@ -27,6 +31,8 @@ export class WorkQueue<T> {
   private readonly concurrency: number;
   private readonly baseRetryMs: number;
   private readonly maxRetryMs: number;
+  private readonly onDepth?: (depth: number) => void;
+  private readonly onFailure?: () => void;
 
   constructor(
     private readonly name: string,
@@ -36,6 +42,8 @@ export class WorkQueue<T> {
     this.concurrency = opts.concurrency ?? 8;
     this.baseRetryMs = opts.baseRetryMs ?? 250;
     this.maxRetryMs = opts.maxRetryMs ?? 60_000;
+    this.onDepth = opts.onDepth;
+    this.onFailure = opts.onFailure;
   }
 
   /** Queues `item` for `key`, replacing any item of that key that has not started yet. */
@@ -45,6 +53,7 @@ export class WorkQueue<T> {
     // New information is worth acting on now, not after the backoff of an older failure.
     this.cancelRetry(key);
     this.enqueue(key);
+    this.onDepth?.(this.depth);
   }
 
   /** Items waiting, retrying or being handled. */
@@ -100,6 +109,7 @@ export class WorkQueue<T> {
       await this.handle(key, item);
       this.failures.delete(key);
     } catch (err) {
+      this.onFailure?.();
       const failures = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, failures);
       // A newer item for the key supersedes this one; otherwise retry this one later.
@@ -122,6 +132,7 @@ export class WorkQueue<T> {
       this.active.delete(key);
       if (this.latest.has(key) && !this.retryTimers.has(key)) this.enqueue(key);
       this.pump();
+      this.onDepth?.(this.depth);
       this.notifyIdle();
     }
   }

@@ -57,6 +57,8 @@ describe('kratix-temporal dev', () => {
       const uiUrl = /web ui:\s+(\S+)/.exec(stdout)?.[1];
       expect(uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect((await fetch(uiUrl!)).status).toBe(200);
+      const metricsUrl = /metrics:\s+(\S+)/.exec(stdout)?.[1];
+      expect(await (await fetch(metricsUrl!)).text()).toContain('# TYPE kratix_pipeline_runs_total counter');
       const kubeconfig = /kubeconfig:\s+(\S+)/.exec(stdout)?.[1];
       expect(kubeconfig).toBe(path.join(dir, 'kubeconfig'));
       expect((await kubectl(['get', 'namespaces'], { kubeconfig })).code).toBe(0);

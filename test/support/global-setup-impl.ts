@@ -9,6 +9,7 @@ import { ensureDefaultStateStore } from '../../src/statestore/default-store.js';
 import { applyManifestFile, CONTROLLER_RBAC_FILE } from '../../src/kube/install.js';
 import { serviceAccountKubeconfig } from '../../src/kube/identity.js';
 import { PLATFORM_NAMESPACE } from '../../src/core/constants.js';
+import { freePort } from '../../src/infra/ports.js';
 
 declare global {
   var __KRATIX_ENV__:
@@ -43,6 +44,7 @@ export default async function globalSetup(): Promise<void> {
     { mode: 0o600 },
   );
   admin.close();
+  const workerMetricsPort = await freePort();
   const worker = new WorkerSupervisor(
     dir,
     [
@@ -52,6 +54,8 @@ export default async function globalSetup(): Promise<void> {
       env.temporalAddress,
       '--work-dir',
       path.join(dir, 'runs'),
+      '--metrics-address',
+      `127.0.0.1:${workerMetricsPort}`,
     ],
     // Short per-Promise intervals are allowed in tests (the product floor is 1 minute).
     { KRATIX_MIN_RECONCILIATION_INTERVAL: '1s', LOG_LEVEL: 'info' },
@@ -65,7 +69,10 @@ export default async function globalSetup(): Promise<void> {
     runWorker: false,
     relistIntervalMs: 60_000,
     stateStoreCheckIntervalMs: 2_000,
+    metricsAddress: '127.0.0.1:0',
   });
+  process.env.KRATIX_TEST_CONTROLLER_METRICS_URL = system.metricsUrl;
+  process.env.KRATIX_TEST_WORKER_METRICS_URL = `http://127.0.0.1:${workerMetricsPort}/metrics`;
   const { repo } = await ensureDefaultStateStore(Kube.fromFile(env.kubeconfigPath), dir);
   process.env.KRATIX_TEST_DEFAULT_REPO = repo;
   globalThis.__KRATIX_ENV__ = { env, dir, system, worker };
