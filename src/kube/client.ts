@@ -32,7 +32,9 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     const key = h.digest('hex');
     let agent = this.agents.get(key);
     if (!agent) {
-      agent = new https.Agent({ ...o, keepAlive: true, maxSockets: 64 });
+      // Idle sockets close after 30 s, before the API server's own idle timeout (90 s) can close
+      // one under a request that is just reusing it ("socket hang up").
+      agent = new https.Agent({ ...o, keepAlive: true, maxSockets: 64, timeout: 30_000 });
       this.agents.set(key, agent);
     }
     context.setAgent(agent);
