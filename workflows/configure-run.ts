@@ -1,5 +1,12 @@
-import { setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { kube, KUBE_OPTIONS, PIPELINE_OPTIONS, pipelines } from './activities-proxy.js';
+import { patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  kube,
+  KUBE_OPTIONS,
+  LOCAL_KUBE_OPTIONS,
+  localKube,
+  PIPELINE_OPTIONS,
+  pipelines,
+} from './activities-proxy.js';
 import { supersedeSignal, type ConfigureRunInput, type ConfigureRunResult } from './definitions.js';
 import { describeRef } from './describe.js';
 
@@ -15,7 +22,10 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
   });
   const { ref } = input;
   const runId = workflowInfo().workflowId;
-  const plan = await kube.startConfigureRun({
+  // Runs started before this change replay with regular activities for these steps.
+  const local = patched('local-configure-steps');
+  const steps = local ? localKube : kube;
+  const plan = await steps.startConfigureRun({
     ref,
     generation: input.generation,
     reason: input.reason,
@@ -31,10 +41,13 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
           .map((q, j) => `${j < i ? '✅' : j === i ? '▶️' : '⏳'} ${q.name} (${q.containers} containers)`)
           .join('\n\n'),
     );
-    await kube.ensurePipelineIdentity.executeWithOptions(
-      { ...KUBE_OPTIONS, summary: `identity for pipeline ${p.name}` },
-      [{ ref, action: 'configure', pipeline: p.name }],
-    );
+    const identity = [{ ref, action: 'configure' as const, pipeline: p.name }] as const;
+    const summary = `identity for pipeline ${p.name}`;
+    if (local)
+      await localKube.ensurePipelineIdentity.executeWithOptions({ ...LOCAL_KUBE_OPTIONS, summary }, [
+        ...identity,
+      ]);
+    else await kube.ensurePipelineIdentity.executeWithOptions({ ...KUBE_OPTIONS, summary }, [...identity]);
     await pipelines.runPipeline.executeWithOptions(
       {
         ...PIPELINE_OPTIONS,
@@ -54,7 +67,7 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
     );
   }
   if (superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
-  await kube.completeConfigureRun({ ref, generation: input.generation, runId });
+  await steps.completeConfigureRun({ ref, generation: input.generation, runId });
   setCurrentDetails(`**${describeRef(ref)}** · generation ${input.generation}: all pipelines succeeded`);
   return { outcome: 'succeeded', intervalMs: plan.intervalMs };
 }

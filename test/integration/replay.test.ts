@@ -40,6 +40,8 @@ describe('recorded histories', () => {
         'v2/resource-configure-1.json',
         'v2/resource-delete.json',
         'v2/promise-delete.json',
+        'v3/resource-configure-1.json', // local activities for the short steps
+        'v3/promise-configure-1.json',
       ]),
     );
   });
