@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -97,6 +97,9 @@ export class GitWriter {
         HOME: secretsDir,
         GIT_TERMINAL_PROMPT: '0',
         GIT_CONFIG_NOSYSTEM: '1',
+        // Never let a broken clone make git find an enclosing repository (e.g. the checkout the
+        // work dir lives in) and reset or clean that instead.
+        ...(cwd ? { GIT_CEILING_DIRECTORIES: path.dirname(cwd) } : {}),
         GIT_AUTHOR_NAME: 'kratix-temporal',
         GIT_AUTHOR_EMAIL: 'kratix-temporal@localhost',
         GIT_COMMITTER_NAME: 'kratix-temporal',
@@ -144,6 +147,44 @@ export class GitWriter {
   /** Checks that the repository answers with these credentials (git ls-remote). */
   async check(repo: GitRepo): Promise<void> {
     await this.git(repo, undefined, ['ls-remote', '--heads', repo.url]);
+  }
+
+  /** Clone directories this process has already checked for leftovers of a dead process. */
+  private readonly adopted = new Set<string>();
+
+  /**
+   * A worker killed in the middle of a git command leaves lock files (e.g. .git/index.lock) that
+   * make every later git command in that clone fail. A clone cache belongs to one worker process
+   * and writes to it are serialised in-process, so locks found before this process's first use of
+   * the clone are stale: remove them.
+   */
+  private async adopt(repo: GitRepo, dir: string): Promise<void> {
+    if (this.adopted.has(dir)) return;
+    this.adopted.add(dir);
+    const gitDir = path.join(dir, '.git');
+    if (!existsSync(dir)) return;
+    // A clone that git no longer recognises (half-written when its process died) is cloned afresh.
+    const found = await this.git(repo, dir, ['rev-parse', '--absolute-git-dir']).catch(() => '');
+    if (found.trim() !== gitDir) {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    for (const f of readdirSync(gitDir, { recursive: true, encoding: 'utf8' })) {
+      if (f.endsWith('.lock')) rmSync(path.join(gitDir, f), { force: true });
+    }
+  }
+
+  /** Syncs the clone; a clone git cannot use any more (corrupt, half-written) is cloned afresh. */
+  private async syncOrReclone(repo: GitRepo, dir: string): Promise<void> {
+    await this.adopt(repo, dir);
+    try {
+      await this.sync(repo, dir);
+    } catch (err) {
+      // Credentials, network and remote problems are not fixed by cloning again.
+      if (!(err instanceof GitError) || err.kind !== 'other') throw err;
+      rmSync(dir, { recursive: true, force: true });
+      await this.sync(repo, dir);
+    }
   }
 
   /** Fetches the branch and resets the clone to it; an empty repository gets an orphan branch. */
@@ -216,7 +257,7 @@ export class GitWriter {
 
   private async writeBatch(repo: GitRepo, dir: string, reqs: WriteRequest[]): Promise<{ commit?: string }> {
     for (let attempt = 1; ; attempt++) {
-      await this.sync(repo, dir);
+      await this.syncOrReclone(repo, dir);
       for (const req of reqs) {
         const target = path.join(dir, req.dir);
         if (!target.startsWith(dir + path.sep)) throw new GitError(`invalid path ${req.dir}`, 'other');
