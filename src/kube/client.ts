@@ -7,11 +7,17 @@ import * as k8s from '@kubernetes/client-node';
  * https.Agent for every request, so each call paid a TLS handshake and a new SecureContext: that
  * was a third of the worker's CPU under load. Agents are cached per server and TLS material.
  */
+/** Upper bound for one API request (not watches, which have their own path). */
+const REQUEST_TIMEOUT_MS = 60_000;
+
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly agents = new Map<string, https.Agent>();
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
+    // client-node sets no timeout: a request lost on a dead connection would hang its caller (a
+    // controller handler, an informer's list) forever. Abort it instead; callers retry.
+    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(REQUEST_TIMEOUT_MS));
     const cluster = this.getCurrentCluster();
     const fresh = context.getAgent();
     // Proxies and plain http keep client-node's own agent.

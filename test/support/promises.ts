@@ -82,19 +82,40 @@ export function resources(api: TestApi, namespace: string) {
     /** Waits for PipelineCompleted with the given status (and, for True, the current generation). */
     // Generous: the durability test kills the shared worker, which can delay other tests' runs ~40 s.
     waitFor: (name: string, status: 'True' | 'False', reason?: string, timeoutMs = 120_000) =>
-      waitUntil(
-        `${api.kind} ${namespace}/${name} PipelineCompleted=${status}${reason ? `/${reason}` : ''}`,
-        async () => {
-          const o = (await custom().getNamespacedCustomObject({ ...coords, name })) as KubeObject;
-          const c = condition(o, 'PipelineCompleted');
-          if (c?.status !== status || (reason && c.reason !== reason)) return undefined;
-          if (status === 'True' && (c.observedGeneration ?? 0) < (o.metadata.generation ?? 0))
-            return undefined;
-          return o;
-        },
-        timeoutMs,
+      withLastState(
+        () => custom().getNamespacedCustomObject({ ...coords, name }) as Promise<KubeObject>,
+        waitUntil(
+          `${api.kind} ${namespace}/${name} PipelineCompleted=${status}${reason ? `/${reason}` : ''}`,
+          async () => {
+            const o = (await custom().getNamespacedCustomObject({ ...coords, name })) as KubeObject;
+            const c = condition(o, 'PipelineCompleted');
+            if (c?.status !== status || (reason && c.reason !== reason)) return undefined;
+            if (status === 'True' && (c.observedGeneration ?? 0) < (o.metadata.generation ?? 0))
+              return undefined;
+            return o;
+          },
+          timeoutMs,
+        ),
       ),
   };
+}
+
+/** On timeout, says what the object looked like: the difference between a flake and a bug. */
+async function withLastState<T>(get: () => Promise<KubeObject>, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (err) {
+    const o = await get().catch((e: unknown) => ({ error: String(e) }) as unknown as KubeObject);
+    const seen = {
+      metadata: {
+        labels: o.metadata?.labels,
+        finalizers: o.metadata?.finalizers,
+        generation: o.metadata?.generation,
+      },
+      status: o.status,
+    };
+    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(seen)}`);
+  }
 }
 
 export async function eventsFor(namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
