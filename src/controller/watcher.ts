@@ -4,46 +4,68 @@ import { logger } from '../logger.js';
 
 export type WatchHandler<T> = (event: 'add' | 'update' | 'delete', obj: T) => void | Promise<void>;
 
+type Informer<T extends k8s.KubernetesObject> = k8s.Informer<T> & k8s.ObjectCache<T>;
+
 /**
- * An informer that keeps going: restarts after errors with exponential backoff (client-node 1.x
- * stops on any error but 410) and re-lists periodically, because 1.x watches can hang silently.
- * Handler exceptions are caught so one bad object never stops the watch.
+ * An informer that keeps going. client-node 1.x informers stop on any error but 410, can hang
+ * silently, and reuse one request slot across stop/start (an aborted request's late callback can
+ * abort its successor). So every restart builds a fresh informer: it re-lists, handlers see the
+ * current state of every object again (cheap: the controller only signals what changed), and
+ * objects that vanished meanwhile are reported as deleted. Restarts happen after errors (with
+ * exponential backoff) and every `relistIntervalMs`. Handler exceptions are caught so one bad
+ * object never stops the watch.
  */
 export class ResilientInformer<T extends k8s.KubernetesObject> {
-  private informer: k8s.Informer<T> & k8s.ObjectCache<T>;
+  private informer?: Informer<T>;
+  private generation = 0;
   private backoffMs = 1000;
   private stopped = false;
-  /** Set while we stop the informer ourselves: the abort it causes is not a failure. */
-  private restarting = false;
   private relistTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
+  /** Whether an informer reported an error (its list may be incomplete). */
+  private readonly failed = new WeakMap<Informer<T>, boolean>();
 
   constructor(
     private readonly name: string,
-    kc: k8s.KubeConfig,
-    path: string,
-    list: () => Promise<k8s.KubernetesListObject<T>>,
+    private readonly kc: k8s.KubeConfig,
+    private readonly path: string,
+    private readonly listFn: () => Promise<k8s.KubernetesListObject<T>>,
     private readonly handler: WatchHandler<T>,
     private readonly relistIntervalMs: number,
-  ) {
-    this.informer = k8s.makeInformer<T>(kc, path, list);
+  ) {}
+
+  /** A new informer whose events count only while it is the current one. */
+  private create(): Informer<T> {
+    const informer = k8s.makeInformer<T>(this.kc, this.path, this.listFn);
+    this.failed.set(informer, false);
+    const generation = ++this.generation;
+    const current = () => generation === this.generation && !this.stopped;
     for (const ev of ['add', 'update', 'delete'] as const) {
-      this.informer.on(ev, (obj: T) => void this.safe(ev, obj));
+      informer.on(ev, (obj: T) => {
+        if (current()) void this.safe(ev, obj);
+      });
     }
-    this.informer.on('connect', () => {
-      this.backoffMs = 1000;
+    informer.on('connect', () => {
+      if (current()) this.backoffMs = 1000;
     });
-    this.informer.on('error', (err: unknown) => {
-      if (this.stopped || this.restarting || (err as Error)?.name === 'AbortError') return;
+    informer.on('error', (err: unknown) => {
+      this.failed.set(informer, true);
+      if (!current() || (err as Error)?.name === 'AbortError') return;
       // A just-created CRD's watch cache is not ready for a second or so: expected, not a warning.
       const level = /storage is \(re\)initializing/.test(describeApiError(err)) ? 'debug' : 'warn';
       logger[level](
         { informer: this.name, err: describeApiError(err), retryInMs: this.backoffMs },
         'watch failed; restarting',
       );
-      this.restartTimer = setTimeout(() => void this.restart(), this.backoffMs);
-      this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+      this.scheduleRestart();
     });
+    return informer;
+  }
+
+  private scheduleRestart(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.restart(), this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
   }
 
   private async safe(ev: 'add' | 'update' | 'delete', obj: T): Promise<void> {
@@ -56,38 +78,38 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
 
   private async restart(): Promise<void> {
     if (this.stopped) return;
+    const old = this.informer;
+    const informer = (this.informer = this.create());
+    await old?.stop().catch(() => undefined);
     try {
-      this.restarting = true;
-      await this.informer.stop();
-      this.restarting = false;
-      if (this.stopped) return; // stop() was called meanwhile: do not reopen the watch
-      await this.informer.start();
+      await informer.start(); // list failures arrive as 'error' events (which schedule a restart)
     } catch (err) {
-      this.restarting = false;
-      logger.warn({ informer: this.name, err: String(err) }, 'restart failed');
-      this.restartTimer = setTimeout(() => void this.restart(), this.backoffMs);
-      this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+      if (informer !== this.informer || this.stopped) return;
+      logger.warn({ informer: this.name, err: describeApiError(err) }, 'list failed; retrying');
+      this.scheduleRestart();
+      return;
+    }
+    // Objects the old informer knew that the new list lacks were deleted while we were not
+    // watching (only when the new list really succeeded).
+    if (old && informer === this.informer && !this.stopped && !this.failed.get(informer)) {
+      const present = new Set(informer.list().map((o) => o.metadata?.uid));
+      for (const o of old.list()) if (!present.has(o.metadata?.uid)) void this.safe('delete', o);
     }
   }
 
   async start(): Promise<void> {
     this.relistTimer = setInterval(() => void this.restart(), this.relistIntervalMs);
-    try {
-      await this.informer.start();
-    } catch (err) {
-      logger.warn({ informer: this.name, err: String(err) }, 'initial list failed; retrying');
-      this.restartTimer = setTimeout(() => void this.restart(), this.backoffMs);
-    }
+    await this.restart();
   }
 
   list(): readonly T[] {
-    return this.informer.list();
+    return this.informer?.list() ?? [];
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.relistTimer);
     clearTimeout(this.restartTimer);
-    await this.informer.stop();
+    await this.informer?.stop();
   }
 }
