@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /** The infrastructure binaries the dev environment and tests run. */
 export type InfraBinary = 'temporal' | 'kube-apiserver' | 'etcd' | 'kubectl';
@@ -20,7 +20,7 @@ const VERSION_KEY: Record<InfraBinary, string> = {
   kubectl: 'KUBERNETES_VERSION',
 };
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = PACKAGE_ROOT;
 
 /** Pinned versions, read from the same file the build script sources. */
 export function pinnedVersions(): Record<string, string> {

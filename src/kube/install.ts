@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { parseAllDocuments } from 'yaml';
 import { PLATFORM_NAMESPACE } from '../core/constants.js';
 import type { KubeObject } from '../core/types.js';
@@ -9,10 +9,8 @@ import { applyCrd, waitCrdEstablished } from './crds.js';
 import { apply, ensureNamespace } from './identity.js';
 import { CONTROLLER_BINDING, resourceAccessRbac } from '../core/controller-rbac.js';
 
-export const CRD_DIR = fileURLToPath(new URL('../../deploy/crds', import.meta.url));
-export const CONTROLLER_RBAC_FILE = fileURLToPath(
-  new URL('../../deploy/rbac/controller.yaml', import.meta.url),
-);
+export const CRD_DIR = path.join(PACKAGE_ROOT, 'deploy', 'crds');
+export const CONTROLLER_RBAC_FILE = path.join(PACKAGE_ROOT, 'deploy', 'rbac', 'controller.yaml');
 
 /** Applies every document of a manifest file with server-side apply, in order. */
 export async function applyManifestFile(kube: Kube, file: string): Promise<void> {
