@@ -23,6 +23,8 @@ export interface SystemOptions {
   leaderElection?: LeaderElectionOptions | false;
   /** Serve Prometheus metrics and /healthz on this "host:port" (port 0: any free port). */
   metricsAddress?: string;
+  /** A prebuilt workflow bundle for the worker (`kratix-temporal bundle`). */
+  workflowBundlePath?: string;
 }
 
 export interface RunningSystem {
@@ -51,6 +53,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         temporalAddress: opts.temporalAddress,
         temporalNamespace: opts.temporalNamespace,
         workDir: opts.workDir,
+        workflowBundlePath: opts.workflowBundlePath,
       });
       const running = worker.run();
       done = running;

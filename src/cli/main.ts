@@ -5,6 +5,7 @@ import { runDev } from './dev.js';
 import { install } from './install.js';
 import { replay } from './replay.js';
 import { startSystem } from '../system.js';
+import { writeWorkflowBundle } from '../worker.js';
 import { logger } from '../logger.js';
 
 const program = new Command()
@@ -38,6 +39,7 @@ program
 
 interface RunOpts {
   kubeconfig?: string;
+  workflowBundle?: string;
   metricsAddress?: string;
   temporalAddress: string;
   temporalNamespace: string;
@@ -57,6 +59,7 @@ async function runComponents(
     temporalNamespace: o.temporalNamespace,
     workDir: path.resolve(o.workDir),
     metricsAddress: o.metricsAddress,
+    workflowBundlePath: o.workflowBundle && path.resolve(o.workflowBundle),
     ...parts,
   });
   const stop = async () => {
@@ -80,6 +83,10 @@ const common = (cmd: Command) =>
     )
     .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
     .option('--work-dir <dir>', 'pipeline run directories (worker)', '.kratix-temporal/runs')
+    .option(
+      '--workflow-bundle <file>',
+      'prebuilt workflow code (kratix-temporal bundle) for the worker; default: bundle at start',
+    )
     .option(
       '--metrics-address <host:port>',
       'serve Prometheus /metrics and /healthz here (e.g. 0.0.0.0:9464)',
@@ -113,6 +120,15 @@ program
       for (const line of result) console.log(line);
     },
   );
+
+program
+  .command('bundle')
+  .description('bundle the workflow code into one file for fast worker starts (--workflow-bundle)')
+  .option('--out <file>', 'where to write it', 'dist/workflow-bundle.js')
+  .action(async (o: { out: string }) => {
+    await writeWorkflowBundle(path.resolve(o.out));
+    console.log(`workflow bundle written to ${path.resolve(o.out)}`);
+  });
 
 program
   .command('replay')

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevEnvironment, type DevEnvironment } from '../../src/infra/dev-environment.js';
 import { startSystem, type RunningSystem } from '../../src/system.js';
+import { writeWorkflowBundle } from '../../src/worker.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
 import { Kube } from '../../src/kube/client.js';
 import { ensureDefaultStateStore } from '../../src/statestore/default-store.js';
@@ -44,6 +45,9 @@ export default async function globalSetup(): Promise<void> {
     { mode: 0o600 },
   );
   admin.close();
+  // Bundled once (as an image build would): worker starts and restarts then take about a second.
+  const workflowBundle = path.join(dir, 'workflow-bundle.js');
+  await writeWorkflowBundle(workflowBundle);
   const workerMetricsPort = await freePort();
   const worker = new WorkerSupervisor(
     dir,
@@ -56,6 +60,8 @@ export default async function globalSetup(): Promise<void> {
       path.join(dir, 'runs'),
       '--metrics-address',
       `127.0.0.1:${workerMetricsPort}`,
+      '--workflow-bundle',
+      workflowBundle,
     ],
     // Short per-Promise intervals are allowed in tests (the product floor is 1 minute).
     { KRATIX_MIN_RECONCILIATION_INTERVAL: '1s', LOG_LEVEL: 'info' },
