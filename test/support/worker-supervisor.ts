@@ -12,6 +12,7 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export class WorkerSupervisor {
   private child?: ChildProcess;
   private stopping = false;
+  private quickExits = 0;
   readonly pidFile: string;
 
   constructor(
@@ -34,9 +35,17 @@ export class WorkerSupervisor {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     writeFileSync(this.pidFile, String(child.pid));
-    child.once('exit', () => {
+    const startedAt = Date.now();
+    child.once('exit', (code, signal) => {
       log.end();
-      if (!this.stopping) setTimeout(() => this.start(), 500);
+      if (this.stopping) return;
+      // A worker that cannot start at all would otherwise only show up as test timeouts.
+      this.quickExits = Date.now() - startedAt < 5_000 && signal === null ? this.quickExits + 1 : 0;
+      if (this.quickExits === 3)
+        console.error(
+          `\n[test infra] the worker keeps exiting at start (code ${code}); see ${path.join(this.dir, 'worker.log')}`,
+        );
+      setTimeout(() => this.start(), 500);
     });
     this.child = child;
   }
