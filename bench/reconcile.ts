@@ -3,8 +3,9 @@
 // reconcile (from kube-apiserver's own metrics), Temporal history sizes and worker memory.
 //   npx tsx bench/reconcile.ts            # 100 resources
 //   BENCH_RESOURCES=1000 npx tsx bench/reconcile.ts
+//   BENCH_IDLE_SECONDS=60 npx tsx bench/reconcile.ts   # then what they cost while idle
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -19,6 +20,26 @@ import { startSystem } from '../src/system.js';
 import { promiseFor, shPipeline } from '../test/support/sample-promise.js';
 
 const N = Number(process.env.BENCH_RESOURCES ?? 100);
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 0);
+
+/** CPU seconds used so far by this process and each child (etcd, kube-apiserver, temporal). */
+function cpuByProcess(): Map<string, number> {
+  const own = process.cpuUsage();
+  const out = new Map<string, number>([['controller+worker', (own.user + own.system) / 1e6]]);
+  const tick = 100; // USER_HZ on Linux
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) !== process.pid) continue; // field 4: ppid
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/-v[\d.]*$/, '');
+      out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) / tick); // utime+stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
 const dir = mkdtempSync(path.join(tmpdir(), 'kratix-bench-'));
 const env = await startDevEnvironment({ dir });
 const system = await startSystem({
@@ -141,6 +162,21 @@ try {
   console.log(
     `process RSS after run:     ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB (controller + worker + bench)`,
   );
+
+  // What N idle resources cost: CPU of every process over a quiet window (their timers are
+  // durable Temporal timers; nothing should poll per resource).
+  if (IDLE_SECONDS > 0) {
+    const before = cpuByProcess();
+    await sleep(IDLE_SECONDS * 1000);
+    const after = cpuByProcess();
+    const parts = [...after].map(
+      ([name, t]) => `${name} ${(((t - (before.get(name) ?? 0)) / IDLE_SECONDS) * 100).toFixed(1)}%`,
+    );
+    console.log(`idle CPU over ${IDLE_SECONDS} s:       ${parts.join(', ')} (of one core)`);
+    console.log(
+      `process RSS when idle:     ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB (controller + worker + bench)`,
+    );
+  }
 } finally {
   await system.stop();
   await env.stop();
