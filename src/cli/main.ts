@@ -73,15 +73,21 @@ async function runComponents(
   await new Promise<never>(() => {});
 }
 
-const common = (cmd: Command) =>
+/** Where the Temporal frontend is (env TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE as defaults). */
+const withTemporal = (cmd: Command) =>
   cmd
-    .option('--kubeconfig <path>', 'kubeconfig of the platform cluster (default: $KUBECONFIG)')
     .option(
       '--temporal-address <host:port>',
       'Temporal frontend',
       process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     )
-    .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+    .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default');
+
+const withKubeconfig = (cmd: Command) =>
+  cmd.option('--kubeconfig <path>', 'kubeconfig of the platform cluster (default: $KUBECONFIG)');
+
+const common = (cmd: Command) =>
+  withTemporal(withKubeconfig(cmd))
     .option('--work-dir <dir>', 'pipeline run directories (worker)', '.kratix-temporal/runs')
     .option(
       '--workflow-bundle <file>',
@@ -101,18 +107,15 @@ common(
     .description('run workflows and activities (pipelines) from the kratix task queue'),
 ).action((o: RunOpts) => runComponents(o, { runController: false, runWorker: true }));
 
-program
-  .command('install')
-  .description(
-    'prepare a cluster and a Temporal namespace: platform CRDs, the controller RBAC (deploy/rbac), search attributes',
-  )
-  .option('--kubeconfig <path>', 'kubeconfig of the platform cluster (default: $KUBECONFIG)')
-  .option(
-    '--temporal-address <host:port>',
-    'Temporal frontend',
-    process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-  )
-  .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+withTemporal(
+  withKubeconfig(
+    program
+      .command('install')
+      .description(
+        'prepare a cluster and a Temporal namespace: platform CRDs, the controller RBAC (deploy/rbac), search attributes',
+      ),
+  ),
+)
   .option('--no-rbac', 'skip deploy/rbac/controller.yaml')
   .action(
     async (o: { kubeconfig?: string; temporalAddress: string; temporalNamespace: string; rbac: boolean }) => {
@@ -130,26 +133,20 @@ program
     console.log(`workflow bundle written to ${path.resolve(o.out)}`);
   });
 
-program
-  .command('replay')
-  .description('replay workflow histories against this build: finds non-determinism before a deploy does')
-  .option('--workflow-id <id...>', 'workflow ids to fetch from the server')
-  .option('--query <query>', 'visibility query, e.g. \'KratixPromise = "redis"\'')
-  .option('--file <path...>', 'history JSON files (Web UI download, temporal workflow show -o json)')
-  .option(
-    '--temporal-address <host:port>',
-    'Temporal frontend',
-    process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-  )
-  .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
-  .action(async (o: Parameters<typeof replay>[0]) => {
-    const results = await replay(o);
-    for (const r of results)
-      console.log(r.error ? `FAIL ${r.workflowId}: ${r.error}` : `ok   ${r.workflowId}`);
-    const failed = results.filter((r) => r.error).length;
-    console.log(`${results.length} replayed, ${failed} failed`);
-    if (failed) process.exitCode = 1;
-  });
+withTemporal(
+  program
+    .command('replay')
+    .description('replay workflow histories against this build: finds non-determinism before a deploy does')
+    .option('--workflow-id <id...>', 'workflow ids to fetch from the server')
+    .option('--query <query>', 'visibility query, e.g. \'KratixPromise = "redis"\'')
+    .option('--file <path...>', 'history JSON files (Web UI download, temporal workflow show -o json)'),
+).action(async (o: Parameters<typeof replay>[0]) => {
+  const results = await replay(o);
+  for (const r of results) console.log(r.error ? `FAIL ${r.workflowId}: ${r.error}` : `ok   ${r.workflowId}`);
+  const failed = results.filter((r) => r.error).length;
+  console.log(`${results.length} replayed, ${failed} failed`);
+  if (failed) process.exitCode = 1;
+});
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
