@@ -25,6 +25,8 @@ export interface SystemOptions {
   metricsAddress?: string;
   /** A prebuilt workflow bundle for the worker (`kratix-temporal bundle`). */
   workflowBundlePath?: string;
+  /** Serve the Temporal SDK's worker metrics here (see WorkerOptions.temporalMetricsAddress). */
+  temporalMetricsAddress?: string;
 }
 
 export interface RunningSystem {
@@ -54,6 +56,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         temporalNamespace: opts.temporalNamespace,
         workDir: opts.workDir,
         workflowBundlePath: opts.workflowBundlePath,
+        temporalMetricsAddress: opts.temporalMetricsAddress,
       });
       const running = worker.run();
       done = running;

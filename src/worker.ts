@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { TASK_QUEUE } from './core/constants.js';
 import { LocalExecutor } from './executors/local.js';
@@ -20,6 +20,12 @@ export interface WorkerOptions {
   taskQueue?: string;
   /** A workflow bundle built by `kratix-temporal bundle` (starts in ~1 s instead of bundling). */
   workflowBundlePath?: string;
+  /**
+   * Serve the Temporal SDK's own metrics (task latencies, slots, polls, sticky cache) in Prometheus
+   * format on this "host:port". Configures the process-wide SDK runtime, so it must be the first
+   * Temporal worker or connection of the process (true for the `worker` command).
+   */
+  temporalMetricsAddress?: string;
 }
 
 /** Workflow sources: the .ts files when running from source (tsx, jest), the .js build otherwise. */
@@ -42,6 +48,10 @@ function defaultExecutor(): PipelineExecutor {
 export async function createWorker(
   opts: WorkerOptions,
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  if (opts.temporalMetricsAddress)
+    Runtime.install({
+      telemetryOptions: { metrics: { prometheus: { bindAddress: opts.temporalMetricsAddress } } },
+    });
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const kube = Kube.fromFile(opts.kubeconfig);
   try {

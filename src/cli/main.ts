@@ -39,6 +39,7 @@ program
 
 interface RunOpts {
   kubeconfig?: string;
+  temporalMetricsAddress?: string;
   workflowBundle?: string;
   metricsAddress?: string;
   temporalAddress: string;
@@ -59,6 +60,7 @@ async function runComponents(
     temporalNamespace: o.temporalNamespace,
     workDir: path.resolve(o.workDir),
     metricsAddress: o.metricsAddress,
+    temporalMetricsAddress: o.temporalMetricsAddress,
     workflowBundlePath: o.workflowBundle && path.resolve(o.workflowBundle),
     ...parts,
   });
@@ -96,6 +98,10 @@ const common = (cmd: Command) =>
     .option(
       '--metrics-address <host:port>',
       'serve Prometheus /metrics and /healthz here (e.g. 0.0.0.0:9464)',
+    )
+    .option(
+      '--temporal-metrics-address <host:port>',
+      "serve the Temporal SDK's worker metrics (Prometheus) here (e.g. 0.0.0.0:9465)",
     );
 
 common(

@@ -80,5 +80,9 @@ describe('Prometheus metrics', () => {
     ).toBeGreaterThanOrEqual(2);
     expect(await (await fetch(controller)).text()).toMatch(/^kratix_controller_queue_depth \d+/m);
     expect((await fetch(controller.replace('/metrics', '/healthz'))).status).toBe(200);
+    // The Temporal SDK's own worker metrics, on their own port.
+    const sdk = await (await fetch(process.env.KRATIX_TEST_TEMPORAL_METRICS_URL!)).text();
+    expect(sdk).toMatch(/^temporal_activity_execution_latency\S*\{.*activity_type="runPipeline"/m);
+    expect(sdk).toMatch(/^temporal_workflow_task_execution_latency\S*\{.*workflow_type="configureRun"/m);
   });
 });

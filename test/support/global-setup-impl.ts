@@ -10,7 +10,7 @@ import { ensureDefaultStateStore } from '../../src/statestore/default-store.js';
 import { applyManifestFile, CONTROLLER_RBAC_FILE } from '../../src/kube/install.js';
 import { serviceAccountKubeconfig } from '../../src/kube/identity.js';
 import { PLATFORM_NAMESPACE } from '../../src/core/constants.js';
-import { freePort } from '../../src/infra/ports.js';
+import { freePorts } from '../../src/infra/ports.js';
 
 declare global {
   var __KRATIX_ENV__:
@@ -48,7 +48,7 @@ export default async function globalSetup(): Promise<void> {
   // Bundled once (as an image build would): worker starts and restarts then take about a second.
   const workflowBundle = path.join(dir, 'workflow-bundle.js');
   await writeWorkflowBundle(workflowBundle);
-  const workerMetricsPort = await freePort();
+  const [workerMetricsPort, temporalMetricsPort] = await freePorts(2);
   const worker = new WorkerSupervisor(
     dir,
     [
@@ -62,6 +62,8 @@ export default async function globalSetup(): Promise<void> {
       `127.0.0.1:${workerMetricsPort}`,
       '--workflow-bundle',
       workflowBundle,
+      '--temporal-metrics-address',
+      `127.0.0.1:${temporalMetricsPort}`,
     ],
     // Short per-Promise intervals are allowed in tests (the product floor is 1 minute).
     { KRATIX_MIN_RECONCILIATION_INTERVAL: '1s', LOG_LEVEL: 'info' },
@@ -79,6 +81,7 @@ export default async function globalSetup(): Promise<void> {
   });
   process.env.KRATIX_TEST_CONTROLLER_METRICS_URL = system.metricsUrl;
   process.env.KRATIX_TEST_WORKER_METRICS_URL = `http://127.0.0.1:${workerMetricsPort}/metrics`;
+  process.env.KRATIX_TEST_TEMPORAL_METRICS_URL = `http://127.0.0.1:${temporalMetricsPort}/metrics`;
   const { repo } = await ensureDefaultStateStore(Kube.fromFile(env.kubeconfigPath), dir);
   process.env.KRATIX_TEST_DEFAULT_REPO = repo;
   globalThis.__KRATIX_ENV__ = { env, dir, system, worker };
