@@ -12,12 +12,16 @@ import { CONTROLLER_BINDING, resourceAccessRbac } from '../core/controller-rbac.
 export const CRD_DIR = path.join(PACKAGE_ROOT, 'deploy', 'crds');
 export const CONTROLLER_RBAC_FILE = path.join(PACKAGE_ROOT, 'deploy', 'rbac', 'controller.yaml');
 
-/** Applies every document of a manifest file with server-side apply, in order. */
-export async function applyManifestFile(kube: Kube, file: string): Promise<void> {
-  const docs = parseAllDocuments(readFileSync(file, 'utf8'))
+/** The Kubernetes objects of a multi-document YAML file (empty documents skipped). */
+function readManifests(file: string): KubeObject[] {
+  return parseAllDocuments(readFileSync(file, 'utf8'))
     .map((d) => d.toJS() as KubeObject | null)
     .filter((d): d is KubeObject => !!d?.kind);
-  for (const d of docs) await apply(kube, d as never);
+}
+
+/** Applies every document of a manifest file with server-side apply, in order. */
+export async function applyManifestFile(kube: Kube, file: string): Promise<void> {
+  for (const d of readManifests(file)) await apply(kube, d as never);
 }
 
 /**
@@ -51,10 +55,8 @@ export async function installPlatform(kube: Kube, dir = CRD_DIR): Promise<void> 
   await ensureNamespace(kube, PLATFORM_NAMESPACE);
   const crds = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) =>
-      parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as KubeObject),
-    )
-    .filter((d) => d?.kind === 'CustomResourceDefinition');
+    .flatMap((f) => readManifests(path.join(dir, f)))
+    .filter((d) => d.kind === 'CustomResourceDefinition');
   for (const crd of crds) await applyCrd(kube, crd);
   for (const crd of crds) await waitCrdEstablished(kube, crd.metadata.name);
 }

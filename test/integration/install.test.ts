@@ -1,32 +1,22 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { SA, SEARCH_ATTRIBUTE_NAMES } from '../../src/core/search-attributes.js';
+import { runCli } from '../support/cli.js';
 import { testKubeconfigPath } from '../support/cluster.js';
 import { waitUntil } from '../support/promises.js';
 import { testTemporalAddress } from '../support/temporal.js';
 
-const run = promisify(execFile);
-
 const installCli = (namespace: string) =>
-  run(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'install',
-      '--kubeconfig',
-      testKubeconfigPath(),
-      '--temporal-address',
-      testTemporalAddress(),
-      '--temporal-namespace',
-      namespace,
-    ],
-    { encoding: 'utf8' },
-  );
+  runCli([
+    'install',
+    '--kubeconfig',
+    testKubeconfigPath(),
+    '--temporal-address',
+    testTemporalAddress(),
+    '--temporal-namespace',
+    namespace,
+  ]);
 
 describe('kratix-temporal install', () => {
   it('registers the search attributes in a fresh Temporal namespace so runs can be found by Promise', async () => {

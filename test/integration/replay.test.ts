@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { workflowsPath } from '../../src/worker.js';
+import { runCli } from '../support/cli.js';
 import { createTestNamespace } from '../support/cluster.js';
 import {
   applyPromise,
@@ -16,8 +15,6 @@ import {
   waitForPromiseAvailable,
 } from '../support/promises.js';
 import { testTemporalAddress } from '../support/temporal.js';
-
-const run = promisify(execFile);
 
 const root = fileURLToPath(new URL('../histories', import.meta.url));
 // One folder per recording (scripts/record-histories.ts); every one must keep replaying.
@@ -60,13 +57,7 @@ describe('recorded histories', () => {
 });
 
 describe('kratix-temporal replay', () => {
-  const cli = (args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'replay', ...args], {
-      encoding: 'utf8',
-    }).then(
-      (r) => ({ code: 0, stdout: r.stdout }),
-      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
-    );
+  const cli = (args: string[]) => runCli(['replay', ...args]);
 
   it("replays a live Promise's and Resource's workflows from the server by query", async () => {
     const api = uniqueApi('replayed');

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/infra/ports.js';
+import { waitFor } from '../../src/infra/wait.js';
 
 /**
  * A real git server over ssh: OpenSSH's sshd (Debian openssh-server) on a loopback port with its
@@ -61,12 +62,15 @@ export class GitSshServer {
     this.proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     this.proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(this.port))) {
-      if (this.proc.exitCode !== null || Date.now() > deadline)
-        throw new Error(`sshd did not start: ${stderr.trim()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const proc = this.proc;
+    await waitFor(
+      'sshd to accept connections',
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`sshd exited: ${stderr.trim()}`);
+        return (await accepts(this.port)) || undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
   }
 
   /** ssh:// url of a repository path on this server. */
