@@ -3,12 +3,8 @@ import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { stringify } from 'yaml';
 import { DELETE_FINALIZER, MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
-import {
-  pipelineEnv,
-  pipelineIdentity,
-  pipelineNamespace,
-  pipelinesFor,
-} from '../src/core/pipeline-factory.js';
+import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
+import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
 import {
   isPromiseRef,
@@ -18,10 +14,10 @@ import {
   type WorkflowAction,
 } from '../src/core/types.js';
 import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
-import { EnvResolutionError, resolveContainerEnv } from '../src/kube/env.js';
+import { EnvResolutionError } from '../src/kube/env.js';
 import { recordEvent } from '../src/kube/events.js';
-import { applyPipelineIdentity, serviceAccountKubeconfig } from '../src/kube/identity.js';
-import { removeFinalizerPatch, removeLabelPatch } from '../src/kube/objects.js';
+import { applyPipelineIdentity } from '../src/kube/identity.js';
+import { readPlatformConfig, removeFinalizerPatch, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess, type ObjectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { recordedDestinations, writeOutput } from './output.js';
@@ -207,6 +203,27 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   }
 
   /**
+   * The run waits on something only a person (or the cluster) can fix: say so on the object
+   * (message, condition, Warning event) while the executor keeps waiting up to its pending timeout.
+   */
+  async function reportPending(acc: ObjectAccess, action: WorkflowAction, pipeline: string, detail: string) {
+    const message = `Pipeline "${pipeline}" is waiting: ${detail}`;
+    const obj = await acc.read();
+    if (obj) {
+      await acc.patchStatus({
+        message,
+        conditions: conditionsWith(obj, {
+          type: CONDITION[action],
+          status: 'False',
+          reason: 'PipelinePending',
+          message,
+        }),
+      });
+    }
+    await recordEvent(kube, acc.event, 'Warning', 'PipelinePending', message);
+  }
+
+  /**
    * Runs one pipeline: its containers in order with the executor, then (configure) validates the
    * output, writes it to the state store and merges status.yaml into the object's status.
    * Heartbeats throughout; cancellation kills the containers; a retry resumes in the same run
@@ -264,44 +281,43 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       );
     }
 
-    const ns = pipelineNamespace(subject);
-    const baseEnv = pipelineEnv(subject, name);
-    let containers;
-    try {
-      containers = await Promise.all(
-        pipeline.spec.containers.map(async (c) => ({
-          name: c.name!,
-          image: c.image!,
-          argv: [...(c.command ?? []), ...(c.args ?? [])],
-          env: { ...(await resolveContainerEnv(kube, ns, c)), ...baseEnv },
-        })),
-      );
-    } catch (err) {
-      if (err instanceof EnvResolutionError) throw await failPipeline(acc, action, name, err.message);
-      throw err;
-    }
     const sa = pipelineIdentity(subject, pipeline).serviceAccount;
-    const kubeconfig = await serviceAccountKubeconfig(kube, sa);
-    const dir = path.join(runRoot(deps, input.runId), `${input.index}-${name}`);
+    const settings = pipelineSettings(await readPlatformConfig(kube), pipeline);
+    let pendingReason: string | undefined;
     let outcome;
     try {
       outcome = await deps.executor.run({
-        runDir: dir,
+        runKey: `${input.runId}/${input.index}-${name}`,
+        workflowId: input.runId,
+        subject,
+        pipeline,
+        namespace: sa.namespace,
+        serviceAccount: sa.name,
+        baseEnv: pipelineEnv(subject, name),
         objectYaml: stringify(obj),
-        containers,
-        kubeconfig,
         withMetadata: action === 'configure',
+        settings,
+        runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
         signal: ctx.cancellationSignal,
         onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
+        onPending: async (p) => {
+          // Once per distinct reason: the Pod's status repeats it every few seconds.
+          if (p.reason === pendingReason) return;
+          pendingReason = p.reason;
+          await reportPending(acc, action, name, p.message);
+        },
       });
-    } finally {
-      rmSync(path.join(dir, 'kubeconfig'), { force: true });
+    } catch (err) {
+      if (err instanceof EnvResolutionError || err instanceof PipelineOutputError)
+        throw await failPipeline(acc, action, name, err.message);
+      throw err;
     }
     if (!outcome.ok) {
+      const total = pipeline.spec.containers.length;
       const detail =
         outcome.exitCode === null
           ? outcome.message
-          : `container "${outcome.container}" (${outcome.index + 1}/${containers.length}) exited with code ${outcome.exitCode}`;
+          : `container "${outcome.container}" (${outcome.index + 1}/${total}) exited with code ${outcome.exitCode}`;
       throw await failPipeline(acc, action, name, detail, outcome.logTail);
     }
     // Delete pipelines' output is ignored (seed 001).
@@ -318,7 +334,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
 
     let result;
     try {
-      result = collectResult(outcome.outputDir, outcome.metadataDir);
+      result = collectResult(outcome.files);
       if (result.status && 'kratix' in result.status) {
         throw new PipelineOutputError(
           "/kratix/metadata/status.yaml: 'kratix' is a managed status field and cannot be set by pipelines",

@@ -46,6 +46,7 @@ const system = await startSystem({
   kubeconfig: env.kubeconfigPath,
   temporalAddress: env.temporalAddress,
   workDir: path.join(dir, 'runs'),
+  executor: 'local',
 });
 await ensureDefaultStateStore(Kube.fromFile(env.kubeconfigPath), dir);
 const kc = new k8s.KubeConfig();

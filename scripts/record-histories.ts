@@ -24,6 +24,7 @@ const system = await startSystem({
   kubeconfig: env.kubeconfigPath,
   temporalAddress: env.temporalAddress,
   workDir: path.join(dir, 'runs'),
+  executor: 'local',
 });
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(env.kubeconfigPath);

@@ -7,7 +7,7 @@ import { installPlatform } from './kube/install.js';
 import { logger } from './logger.js';
 import { startMetricsServer } from './metrics.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
-import { createWorker } from './worker.js';
+import { createWorker, type ExecutorName } from './worker.js';
 
 export interface SystemOptions {
   kubeconfig: string;
@@ -27,6 +27,9 @@ export interface SystemOptions {
   workflowBundlePath?: string;
   /** Serve the Temporal SDK's worker metrics here (see WorkerOptions.temporalMetricsAddress). */
   temporalMetricsAddress?: string;
+  /** How the worker runs pipelines (default kubernetes). */
+  executor?: ExecutorName;
+  helperImage?: string;
 }
 
 export interface RunningSystem {
@@ -57,6 +60,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         workDir: opts.workDir,
         workflowBundlePath: opts.workflowBundlePath,
         temporalMetricsAddress: opts.temporalMetricsAddress,
+        executor: opts.executor,
+        helperImage: opts.helperImage,
       });
       const running = worker.run();
       done = running;

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { TASK_QUEUE } from './core/constants.js';
+import { KubernetesExecutor } from './executors/kubernetes.js';
 import { LocalExecutor } from './executors/local.js';
+import { PIPELINE_HELPER_IMAGE } from './pipeline-helper/image.js';
 import type { PipelineExecutor } from './executors/types.js';
 import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
@@ -16,7 +18,10 @@ export interface WorkerOptions {
   temporalNamespace?: string;
   /** Pipeline run directories. */
   workDir: string;
-  executor?: PipelineExecutor;
+  /** `kubernetes` (Pods; the default) or `local` (host processes, for development), or an instance. */
+  executor?: ExecutorName | PipelineExecutor;
+  /** The image of the kubernetes executor's helper containers (default: PIPELINE_HELPER_IMAGE). */
+  helperImage?: string;
   taskQueue?: string;
   /** A workflow bundle built by `kratix-temporal bundle` (starts in ~1 s instead of bundling). */
   workflowBundlePath?: string;
@@ -34,14 +39,21 @@ export function workflowsPath(): string {
   return existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 }
 
-function defaultExecutor(): PipelineExecutor {
+export type ExecutorName = 'kubernetes' | 'local';
+export const EXECUTORS: ExecutorName[] = ['kubernetes', 'local'];
+
+function makeExecutor(kube: Kube, opts: WorkerOptions): PipelineExecutor {
+  const choice = opts.executor ?? 'kubernetes';
+  if (typeof choice !== 'string') return choice;
+  if (choice === 'kubernetes')
+    return new KubernetesExecutor(kube, { helperImage: opts.helperImage ?? PIPELINE_HELPER_IMAGE });
   let kubectl: string | undefined;
   try {
     kubectl = resolveBinary('kubectl');
   } catch {
     kubectl = undefined; // pipelines then use whatever kubectl the host has
   }
-  return new LocalExecutor({ kubectl });
+  return new LocalExecutor(kube, { kubectl });
 }
 
 /** A worker on the `kratix` task queue hosting the workflows and every activity. */
@@ -68,7 +80,7 @@ export async function createWorker(
       defaultHeartbeatThrottleInterval: '2 seconds',
       activities: createActivities({
         kube,
-        executor: opts.executor ?? defaultExecutor(),
+        executor: makeExecutor(kube, opts),
         workDir: opts.workDir,
         git: new GitWriter(path.join(opts.workDir, 'git-cache')),
         temporalAddress: opts.temporalAddress,

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import path from 'node:path';
 import { runDev } from './dev.js';
 import { install } from './install.js';
 import { replay } from './replay.js';
 import { startSystem } from '../system.js';
-import { writeWorkflowBundle } from '../worker.js';
+import { EXECUTORS, writeWorkflowBundle, type ExecutorName } from '../worker.js';
+import { PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
 import { logger } from '../logger.js';
 
 const program = new Command()
@@ -45,6 +46,8 @@ interface RunOpts {
   temporalAddress: string;
   temporalNamespace: string;
   workDir: string;
+  executor: ExecutorName;
+  helperImage?: string;
 }
 
 /** Runs the controller and/or worker until SIGINT/SIGTERM. */
@@ -59,6 +62,8 @@ async function runComponents(
     temporalAddress: o.temporalAddress,
     temporalNamespace: o.temporalNamespace,
     workDir: path.resolve(o.workDir),
+    executor: o.executor,
+    helperImage: o.helperImage,
     metricsAddress: o.metricsAddress,
     temporalMetricsAddress: o.temporalMetricsAddress,
     workflowBundlePath: o.workflowBundle && path.resolve(o.workflowBundle),
@@ -111,7 +116,21 @@ common(
   program
     .command('worker')
     .description('run workflows and activities (pipelines) from the kratix task queue'),
-).action((o: RunOpts) => runComponents(o, { runController: false, runWorker: true }));
+)
+  .addOption(
+    new Option(
+      '--executor <name>',
+      'how pipelines run: kubernetes (Pods) or local (host processes, development)',
+    )
+      .choices(EXECUTORS)
+      .default('kubernetes'),
+  )
+  .option(
+    '--helper-image <image>',
+    "image of the kubernetes executor's input/collect containers",
+    PIPELINE_HELPER_IMAGE,
+  )
+  .action((o: RunOpts) => runComponents(o, { runController: false, runWorker: true }));
 
 withTemporal(
   withKubeconfig(

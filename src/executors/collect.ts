@@ -1,34 +1,13 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
 import { checkStatusDocument } from '../core/status.js';
+import { PipelineOutputError, type OutputFile, type PipelineFiles } from './pipeline-files.js';
 
-export interface OutputFile {
-  /** Path relative to /kratix/output (nested folders kept). */
-  path: string;
-  content: string;
-}
+export { PipelineOutputError, type OutputFile } from './pipeline-files.js';
 
 export interface CollectedResult {
   files: OutputFile[];
   status?: Record<string, unknown>;
   destinationSelectors?: { matchLabels?: Record<string, string> }[];
-}
-
-/** A problem with what a pipeline produced; the message names the file. */
-export class PipelineOutputError extends Error {
-  override name = 'PipelineOutputError';
-}
-
-function listFiles(dir: string, prefix = ''): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .sort()
-    .flatMap((entry) => {
-      const rel = path.join(prefix, entry);
-      const full = path.join(dir, entry);
-      return statSync(full).isDirectory() ? listFiles(full, rel) : [rel];
-    });
 }
 
 /** Every output file must hold only Kubernetes documents (apiVersion, kind, metadata.name). */
@@ -53,12 +32,15 @@ export function validateOutputFile(rel: string, content: string): void {
   }
 }
 
-function readYamlFile(dir: string, names: string[]): { name: string; value: unknown } | undefined {
+function readYamlFile(
+  metadata: Record<string, string>,
+  names: string[],
+): { name: string; value: unknown } | undefined {
   for (const name of names) {
-    const file = path.join(dir, name);
-    if (!existsSync(file)) continue;
+    const text = metadata[name];
+    if (text === undefined) continue;
     try {
-      return { name, value: parse(readFileSync(file, 'utf8')) as unknown };
+      return { name, value: parse(text) as unknown };
     } catch (err) {
       throw new PipelineOutputError(
         `/kratix/metadata/${name} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
@@ -68,19 +50,16 @@ function readYamlFile(dir: string, names: string[]): { name: string; value: unkn
   return undefined;
 }
 
-/** Reads and validates what a configure pipeline left in /kratix/output and /kratix/metadata. */
-export function collectResult(outputDir: string, metadataDir: string): CollectedResult {
-  const files = listFiles(outputDir).map((rel) => {
-    const content = readFileSync(path.join(outputDir, rel), 'utf8');
-    validateOutputFile(rel, content);
-    return { path: rel, content };
-  });
-  const status = readYamlFile(metadataDir, ['status.yaml']);
+/** Validates what a configure pipeline left in /kratix/output and /kratix/metadata. */
+export function collectResult(found: PipelineFiles): CollectedResult {
+  for (const f of found.output) validateOutputFile(f.path, f.content);
+  const files = found.output;
+  const status = readYamlFile(found.metadata, ['status.yaml']);
   if (status) {
     const problem = checkStatusDocument(status.value);
     if (problem) throw new PipelineOutputError(`/kratix/metadata/status.yaml ${problem}`);
   }
-  const selectors = readYamlFile(metadataDir, [
+  const selectors = readYamlFile(found.metadata, [
     'destination-selectors.yaml',
     'scheduling.yaml',
     'cluster-selectors.yaml',

@@ -1,7 +1,20 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ContainerRun, PipelineExecutor, PipelineRunOutcome, PipelineRunRequest } from './types.js';
+import type { Kube } from '../kube/client.js';
+import { resolveContainerEnv } from '../kube/env.js';
+import { serviceAccountKubeconfig } from '../kube/identity.js';
+import { readPipelineDirs } from './pipeline-files.js';
+import type { PipelineExecutor, PipelineRunOutcome, PipelineRunRequest } from './types.js';
+
+/** One container of a pipeline run, resolved: command line and complete environment. */
+interface ContainerRun {
+  name: string;
+  image: string;
+  /** command + args; empty when the container relies on its image's entrypoint. */
+  argv: string[];
+  env: Record<string, string>;
+}
 
 /** Host directories made visible read-only inside the sandbox so ordinary tools work. */
 const HOST_DIRS = ['/bin', '/sbin', '/usr', '/lib', '/lib64', '/lib32', '/libx32', '/etc', '/opt'];
@@ -21,17 +34,46 @@ interface Progress {
 export class LocalExecutor implements PipelineExecutor {
   readonly name = 'local';
 
-  constructor(private readonly opts: { bwrap?: string; kubectl?: string } = {}) {}
+  constructor(
+    private readonly kube: Kube,
+    private readonly opts: { bwrap?: string; kubectl?: string } = {},
+  ) {}
 
   async run(req: PipelineRunRequest): Promise<PipelineRunOutcome> {
-    const dirs = prepareRunDir(req);
+    // env/envFrom are resolved here, in the pipeline namespace: values reach the process
+    // environment only (a missing Secret throws EnvResolutionError naming it).
+    const containers: ContainerRun[] = await Promise.all(
+      req.pipeline.spec.containers.map(async (c) => ({
+        name: c.name!,
+        image: c.image!,
+        argv: [...(c.command ?? []), ...(c.args ?? [])],
+        env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.baseEnv },
+      })),
+    );
+    const kubeconfig = await serviceAccountKubeconfig(this.kube, {
+      name: req.serviceAccount,
+      namespace: req.namespace,
+    });
+    try {
+      return await this.runContainers(req, containers, kubeconfig);
+    } finally {
+      rmSync(path.join(req.runDir, 'kubeconfig'), { force: true });
+    }
+  }
+
+  private async runContainers(
+    req: PipelineRunRequest,
+    containers: ContainerRun[],
+    kubeconfig: string,
+  ): Promise<PipelineRunOutcome> {
+    const dirs = prepareRunDir(req, kubeconfig);
     const progressFile = path.join(req.runDir, 'progress.json');
     const progress: Progress = existsSync(progressFile)
       ? (JSON.parse(readFileSync(progressFile, 'utf8')) as Progress)
       : { completed: 0 };
 
-    for (let i = progress.completed; i < req.containers.length; i++) {
-      const c = req.containers[i]!;
+    for (let i = progress.completed; i < containers.length; i++) {
+      const c = containers[i]!;
       req.onProgress({ container: c.name, index: i });
       if (c.argv.length === 0) {
         return {
@@ -60,7 +102,7 @@ export class LocalExecutor implements PipelineExecutor {
       progress.completed = i + 1;
       writeFileSync(progressFile, JSON.stringify(progress));
     }
-    return { ok: true, outputDir: dirs.output, metadataDir: dirs.metadata };
+    return { ok: true, files: readPipelineDirs(dirs.output, req.withMetadata ? dirs.metadata : undefined) };
   }
 
   private runContainer(
@@ -138,13 +180,13 @@ interface RunDirs {
   kubeconfig: string;
 }
 
-function prepareRunDir(req: PipelineRunRequest): RunDirs {
+function prepareRunDir(req: PipelineRunRequest, kubeconfig: string): RunDirs {
   const d = (name: string) => path.join(req.runDir, name);
   const fresh = !existsSync(d('progress.json'));
   for (const name of ['input', 'output', 'metadata', 'logs']) mkdirSync(d(name), { recursive: true });
   // object.yaml is written once per run; a resumed run keeps what earlier containers changed.
   if (fresh) writeFileSync(path.join(d('input'), 'object.yaml'), req.objectYaml);
-  writeFileSync(d('kubeconfig'), req.kubeconfig, { mode: 0o600 });
+  writeFileSync(d('kubeconfig'), kubeconfig, { mode: 0o600 });
   return { input: d('input'), output: d('output'), metadata: d('metadata'), kubeconfig: d('kubeconfig') };
 }
 

@@ -1,27 +1,37 @@
-/** One container of a pipeline run, resolved: command line and complete environment. */
-export interface ContainerRun {
-  name: string;
-  image: string;
-  /** command + args; empty when the container relies on its image's entrypoint. */
-  argv: string[];
-  env: Record<string, string>;
-}
+import type { PipelineSubject } from '../core/pipeline-factory.js';
+import type { ResolvedPipelineSettings } from '../core/pipeline-settings.js';
+import type { Pipeline } from '../core/types.js';
+import type { PipelineFiles } from './pipeline-files.js';
+
+/** Pipeline-run settings from the Pipeline and the `kratix` ConfigMap, resolved per run. */
+export type PipelineRunSettings = ResolvedPipelineSettings;
 
 export interface PipelineRunRequest {
-  /** Deterministic per (run, pipeline): a retried activity finds its earlier progress here. */
-  runDir: string;
+  /** Unique and deterministic per (run, pipeline): a retried activity finds its earlier progress. */
+  runKey: string;
+  /** The configure/delete run's workflow id (annotated on Pods, for the Web UI and `kubectl`). */
+  workflowId: string;
+  subject: PipelineSubject;
+  pipeline: Pipeline;
+  /** Where the pipeline runs and the ServiceAccount it runs as (already applied with its RBAC). */
+  namespace: string;
+  serviceAccount: string;
+  /** KRATIX_* variables (DESIGN §3). Container env/envFrom come from the Pipeline. */
+  baseEnv: Record<string, string>;
   objectYaml: string;
-  containers: ContainerRun[];
-  /** kubeconfig content for the pipeline's ServiceAccount. */
-  kubeconfig: string;
   /** Whether /kratix/metadata is provided (configure only). */
   withMetadata: boolean;
+  settings: PipelineRunSettings;
+  /** Local executor: the run's folder (deterministic, so a retry on the same host resumes). */
+  runDir: string;
   signal: AbortSignal;
   onProgress: (p: { container: string; index: number }) => void;
+  /** The run cannot go on by itself yet (image pull, scheduling, missing Secret): tell the user. */
+  onPending: (p: { reason: string; message: string }) => Promise<void>;
 }
 
 export type PipelineRunOutcome =
-  | { ok: true; outputDir: string; metadataDir: string }
+  | { ok: true; files: PipelineFiles }
   | {
       ok: false;
       container: string;
@@ -32,7 +42,10 @@ export type PipelineRunOutcome =
       logTail?: string;
     };
 
-/** Runs the containers of one pipeline in order, sharing /kratix/{input,output,metadata}. */
+/**
+ * Runs the containers of one pipeline in order, sharing /kratix/{input,output,metadata}, and
+ * returns what they left in /kratix/output and /kratix/metadata.
+ */
 export interface PipelineExecutor {
   readonly name: string;
   run(req: PipelineRunRequest): Promise<PipelineRunOutcome>;

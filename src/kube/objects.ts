@@ -134,9 +134,22 @@ export function patchPromiseMetadata(
 }
 
 /** The platform-wide settings in ConfigMap `kratix` (key `config`, YAML), as upstream Kratix reads them. */
+/** The `config` key of ConfigMap kratix-platform-system/kratix (upstream's shape, plus ours). */
 export interface PlatformConfig {
   reconciliationInterval?: string;
-  workflows?: { defaultContainerSecurityContext?: Record<string, unknown> };
+  promiseUpdateConcurrency?: number;
+  /** Finished pipeline Pods kept per object and pipeline (upstream: Jobs). */
+  numberOfJobsToKeep?: number;
+  workflows?: {
+    defaultContainerSecurityContext?: Record<string, unknown>;
+    defaultResources?: Record<string, unknown>;
+    defaultImagePullPolicy?: string;
+    jobOptions?: { defaultBackoffLimit?: number };
+    /** kubernetes executor: how long a pipeline Pod may wait (image, scheduling) before failing. */
+    pipelinePendingTimeout?: string;
+    /** kubernetes executor: largest compressed result a pipeline Pod may hand back. */
+    resultLimitBytes?: number;
+  };
 }
 
 let platformConfigCache: { at: number; value: PlatformConfig } | undefined;

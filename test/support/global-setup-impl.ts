@@ -58,6 +58,8 @@ export default async function globalSetup(): Promise<void> {
       env.temporalAddress,
       '--work-dir',
       path.join(dir, 'runs'),
+      '--executor',
+      'local',
       '--metrics-address',
       `127.0.0.1:${workerMetricsPort}`,
       '--workflow-bundle',

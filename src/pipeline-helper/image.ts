@@ -1,0 +1,66 @@
+// The pipeline-helper image: Node and the bundled helper (src/pipeline-helper/main.ts), the input and
+// collect containers of every pipeline Pod. No registry is involved on the dev/test node: the
+// project builds this image locally and imports it into the node's containerd (`localhost/` name).
+// A real install points `worker --helper-image` at the image it pushed.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
+import type { OciArchive, RootfsEntry } from '../infra/oci-image.js';
+
+export const PROJECT_VERSION = (
+  JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+export const PIPELINE_HELPER_IMAGE = `localhost/kratix-temporal/pipeline-helper:${PROJECT_VERSION}`;
+
+/** The helper as one ES module with its dependencies (esbuild, at image build time). */
+async function bundleHelper(): Promise<string> {
+  const { build } = await import('esbuild');
+  const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    write: false,
+    minify: true,
+    legalComments: 'none',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+/** The running Node binary and the shared libraries it needs (from ldd), at the same paths. */
+function nodeRuntime(): RootfsEntry[] {
+  const node = realpathSync(process.execPath);
+  const libs = execFileSync('ldd', [node], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
+    .filter((p): p is string => !!p);
+  return [
+    { path: 'usr/local/bin/node', type: 'file', source: node, mode: 0o755 },
+    ...libs.map((lib): RootfsEntry => ({ path: lib, type: 'file', source: realpathSync(lib), mode: 0o755 })),
+  ];
+}
+
+export async function buildPipelineHelperImage(): Promise<OciArchive> {
+  const { buildImage } = await import('../infra/images.js');
+  return buildImage({
+    name: PIPELINE_HELPER_IMAGE,
+    rootfs: [
+      ...nodeRuntime(),
+      { path: 'app/pipeline-helper.mjs', type: 'file', content: await bundleHelper(), mode: 0o644 },
+      {
+        path: 'etc/passwd',
+        type: 'file',
+        content: 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/:/sbin/nologin\n',
+      },
+      { path: 'etc/group', type: 'file', content: 'root:x:0:\nnonroot:x:65532:\n' },
+      { path: 'tmp', type: 'dir', mode: 0o1777 },
+    ],
+    entrypoint: ['/usr/local/bin/node', '/app/pipeline-helper.mjs'],
+    user: '65532:65532',
+  });
+}
