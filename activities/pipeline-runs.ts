@@ -345,8 +345,15 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       throw err;
     }
     const destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
-    const latest = ctx.info.attempt === 1 ? obj : ((await acc.read()) ?? obj);
+    // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
+    // condition reason behind: read them back so they can be cleared.
+    const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);
     const merged = mergeStatus(latest.status, result.status ?? {});
+    if (
+      merged.message === latest.status?.message &&
+      String(merged.message).startsWith(`Pipeline "${name}" is waiting`)
+    )
+      merged.message = 'Pending';
     const kratix = withPhase(latest, name, 'Succeeded');
     if (destinations.length)
       kratix.destinations = { ...recordedDestinations(latest), [name]: destinations.join(',') };

@@ -4,7 +4,8 @@
 #   ~/.cache/kratix-temporal/bin/kube-apiserver-v1.33.13
 # Already-built binaries are re-used. An env var (TEMPORAL_BIN, KUBE_APISERVER_BIN, ETCD_BIN,
 # KUBECTL_BIN) pointing at an existing binary skips that build.
-# Usage: scripts/build-infra.sh [temporal|kube-apiserver|kubectl|etcd ...]   (default: all)
+# Usage: scripts/build-infra.sh [temporal|kube-apiserver|kubectl|etcd|kubelet|kube-controller-manager|
+#        kube-scheduler|kube-proxy|node ...]   (default: temporal etcd kube-apiserver kubectl)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=infra-versions.sh
@@ -70,11 +71,16 @@ build_etcd() {
   mv "$BIN_DIR/etcd-$ETCD_VERSION.tmp" "$BIN_DIR/etcd-$ETCD_VERSION"
 }
 
+# Every command the wrapper module can build: the control plane for all tests, the node
+# (kubelet, kube-controller-manager, kube-scheduler, kube-proxy) for the kubernetes executor.
+K8S_COMMANDS="kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler kube-proxy"
+
 # One wrapper module requiring k8s.io/kubernetes and replacing each staging module (listed as
 # v0.0.0 in k/k's own go.mod) with its published v0.Y.Z tag.
 k8s_module() {
   local mod="$CACHE_DIR/src/kubernetes-$KUBERNETES_VERSION"
-  if [ ! -f "$mod/.ready" ]; then
+  # .ready names the commands the module was prepared for; a module made for fewer is redone.
+  if [ "$(cat "$mod/.ready" 2>/dev/null)" != "$K8S_COMMANDS" ]; then
     rm -rf "$mod"; mkdir -p "$mod"
     (
       cd "$mod"
@@ -88,9 +94,11 @@ k8s_module() {
       for m in $(grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0(\s|$)' "$kkmod" | awk '{print $1}' | sort -u); do
         go mod edit -replace="$m=$m@$staging"
       done
-      go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" "k8s.io/kubernetes/cmd/kubectl@$KUBERNETES_VERSION"
+      local pkgs=()
+      for c in $K8S_COMMANDS; do pkgs+=("k8s.io/kubernetes/cmd/$c@$KUBERNETES_VERSION"); done
+      go get "${pkgs[@]}"
     )
-    touch "$mod/.ready"
+    echo "$K8S_COMMANDS" > "$mod/.ready"
   fi
   echo "$mod"
 }
@@ -124,6 +132,12 @@ for t in "${targets[@]}"; do
     etcd) build_etcd ;;
     kube-apiserver) build_k8s_cmd kube-apiserver KUBE_APISERVER_BIN ;;
     kubectl) build_k8s_cmd kubectl KUBECTL_BIN ;;
+    kubelet) build_k8s_cmd kubelet KUBELET_BIN ;;
+    kube-controller-manager) build_k8s_cmd kube-controller-manager KUBE_CONTROLLER_MANAGER_BIN ;;
+    kube-scheduler) build_k8s_cmd kube-scheduler KUBE_SCHEDULER_BIN ;;
+    kube-proxy) build_k8s_cmd kube-proxy KUBE_PROXY_BIN ;;
+    node) for c in kubelet kube-controller-manager kube-scheduler kube-proxy; do
+            build_k8s_cmd "$c" "$(echo "$c" | tr a-z- A-Z_)_BIN"; done ;;
     *) log "unknown target $t"; exit 2 ;;
   esac
 done

@@ -167,7 +167,12 @@ EOF`,
     // Never a wildcard: other APIs and reading every Secret stay out of reach.
     expect(await can('list', 'secrets', ns, controller)).toBe('no');
     expect(await can('list', 'deployments.apps', ns, controller)).toBe('no');
-    expect(await can('create', 'pods', ns, controller)).toBe('no');
     expect(await can('get', 'secrets', ns, controller)).toBe('yes');
+    // kubernetes executor: pipeline Pods and their run Secrets, but no exec into any Pod.
+    expect(await can('create', 'pods', ns, controller)).toBe('yes');
+    expect(await can('get', 'pods/log', ns, controller)).toBe('yes');
+    expect(await can('create', 'pods/exec', ns, controller)).toBe('no');
+    expect(await can('update', 'secrets', ns, controller)).toBe('no');
+    expect(await can('delete', 'secrets', ns, controller)).toBe('no');
   });
 });

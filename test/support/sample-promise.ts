@@ -17,7 +17,10 @@ export function uniqueApi(base: string): TestApi {
   return { promise: `${base}-${id}`, group: `${id}.test.kratix.io`, version: 'v1', kind, plural: `${base}s` };
 }
 
-/** A pipeline whose containers run shell scripts (the local executor runs commands, not images). */
+/**
+ * A pipeline whose containers run shell scripts: the local executor runs the commands on the host;
+ * on the test node (kubernetes executor) they run in the toolbox image (busybox + kubectl).
+ */
 export function shPipeline(
   name: string,
   scripts: string[] | Record<string, string>,
@@ -33,7 +36,7 @@ export function shPipeline(
     spec: {
       containers: entries.map(([cname, script]) => ({
         name: cname,
-        image: 'busybox',
+        image: process.env.KRATIX_TEST_PIPELINE_IMAGE ?? 'busybox',
         command: ['sh', '-ec', script],
       })),
       ...extra,

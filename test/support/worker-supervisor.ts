@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * Runs `kratix-temporal worker` as a separate process and starts a new one whenever it dies, the
- * way a Deployment would: tests can SIGKILL the worker (pid in `<dir>/worker.pid`) mid-run.
+ * Runs `kratix-temporal worker` (or `controller`) as a separate process and starts a new one
+ * whenever it dies, the way a Deployment would: tests can SIGKILL the worker (pid in
+ * `<dir>/worker.pid`) mid-run.
  */
 export class WorkerSupervisor {
   private child?: ChildProcess;
@@ -19,14 +20,15 @@ export class WorkerSupervisor {
     private readonly dir: string,
     private readonly args: string[],
     private readonly env: Record<string, string>,
+    private readonly command: 'worker' | 'controller' = 'worker',
   ) {
-    this.pidFile = path.join(dir, 'worker.pid');
+    this.pidFile = path.join(dir, `${command}.pid`);
   }
 
   start(): void {
-    const log = createWriteStream(path.join(this.dir, 'worker.log'), { flags: 'a' });
+    const log = createWriteStream(path.join(this.dir, `${this.command}.log`), { flags: 'a' });
     // pdeathsig: the worker dies with the test run even if jest is killed.
-    const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'worker', ...this.args];
+    const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', this.command, ...this.args];
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
       cwd: repoRoot,
       env: { ...process.env, ...this.env },
@@ -43,7 +45,7 @@ export class WorkerSupervisor {
       this.quickExits = Date.now() - startedAt < 5_000 && signal === null ? this.quickExits + 1 : 0;
       if (this.quickExits === 3)
         console.error(
-          `\n[test infra] the worker keeps exiting at start (code ${code}); see ${path.join(this.dir, 'worker.log')}`,
+          `\n[test infra] the ${this.command} keeps exiting at start (code ${code}); see ${path.join(this.dir, `${this.command}.log`)}`,
         );
       setTimeout(() => this.start(), 500);
     });
