@@ -4,13 +4,34 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../package-root.js';
 
 /** The infrastructure binaries the dev environment and tests run. */
-export type InfraBinary = 'temporal' | 'kube-apiserver' | 'etcd' | 'kubectl';
+export type InfraBinary =
+  | 'temporal'
+  | 'kube-apiserver'
+  | 'etcd'
+  | 'kubectl'
+  // The node (src/infra/node.ts): built by `scripts/build-infra.sh node`.
+  | 'kubelet'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kube-proxy';
+
+/** What a node (kubelet + its control-plane companions) needs beyond the control plane. */
+export const NODE_BINARIES: readonly InfraBinary[] = [
+  'kubelet',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kube-proxy',
+];
 
 const ENV_OVERRIDE: Record<InfraBinary, string> = {
   temporal: 'TEMPORAL_BIN',
   'kube-apiserver': 'KUBE_APISERVER_BIN',
   etcd: 'ETCD_BIN',
   kubectl: 'KUBECTL_BIN',
+  kubelet: 'KUBELET_BIN',
+  'kube-controller-manager': 'KUBE_CONTROLLER_MANAGER_BIN',
+  'kube-scheduler': 'KUBE_SCHEDULER_BIN',
+  'kube-proxy': 'KUBE_PROXY_BIN',
 };
 
 const VERSION_KEY: Record<InfraBinary, string> = {
@@ -18,6 +39,10 @@ const VERSION_KEY: Record<InfraBinary, string> = {
   'kube-apiserver': 'KUBERNETES_VERSION',
   etcd: 'ETCD_VERSION',
   kubectl: 'KUBERNETES_VERSION',
+  kubelet: 'KUBERNETES_VERSION',
+  'kube-controller-manager': 'KUBERNETES_VERSION',
+  'kube-scheduler': 'KUBERNETES_VERSION',
+  'kube-proxy': 'KUBERNETES_VERSION',
 };
 
 const repoRoot = PACKAGE_ROOT;
@@ -74,8 +99,9 @@ export function resolveBinary(name: InfraBinary): string {
   const fromPath = onPath(name);
   if (fromPath && (name === 'kubectl' || process.env.KRATIX_TEMPORAL_ALLOW_PATH_BINARIES === '1'))
     return fromPath;
+  const setup = NODE_BINARIES.includes(name) ? "'bash scripts/setup.sh --node'" : "'npm run setup'";
   throw new Error(
-    `${name} ${version} not found. Run 'npm run setup' (builds it from Go modules into ${path.dirname(cached)}), ` +
+    `${name} ${version} not found. Run ${setup} (builds it from Go modules into ${path.dirname(cached)}), ` +
       `or set ${envVar} to an existing ${name} binary.`,
   );
 }
