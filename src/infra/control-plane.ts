@@ -1,9 +1,10 @@
 import https from 'node:https';
 import { mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, networkInterfaces, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { resolveBinary } from './binaries.js';
-import { generatePki } from './pki.js';
+import { generatePki, type CertPair, type NodePki } from './pki.js';
 import { freePorts } from './ports.js';
 import { ProcessGroup } from './process-group.js';
 import { renderKubeconfig } from './kubeconfig.js';
@@ -16,7 +17,32 @@ export interface ControlPlane {
   kubeconfigPath: string;
   caCertFile: string;
   dir: string;
+  /** Present when started with `node`: what `startNode` needs to join a kubelet to it. */
+  node?: NodeAccess;
   stop(): Promise<void>;
+}
+
+/** The service range of every control plane; its first address is the `kubernetes` Service. */
+export const SERVICE_CIDR = '10.0.0.0/24';
+export const KUBERNETES_SERVICE_IP = '10.0.0.1';
+
+export interface ControlPlaneNodeOptions {
+  /** Address the API server advertises and the kubelet registers; default: the default route's source. */
+  hostIp?: string;
+  /** Node name (the kubelet's identity system:node:<name>); default: the host name, lowercased. */
+  nodeName?: string;
+}
+
+export interface NodeAccess {
+  hostIp: string;
+  nodeName: string;
+  serviceCidr: string;
+  /** kube-apiserver's port (bound on all addresses; `server` names it on 127.0.0.1). */
+  apiPort: number;
+  saPrivateKey: string;
+  pki: NodePki;
+  /** The admin client certificate (system:masters), for the node's own API calls. */
+  admin: CertPair;
 }
 
 export interface ControlPlaneOptions {
@@ -28,6 +54,36 @@ export interface ControlPlaneOptions {
   onCrash?: (name: string, code: number | null) => void;
   /** Keep etcd's data from an earlier run in the same `dir` (default: start empty). */
   keepData?: boolean;
+  /**
+   * Serve a real node too (see node.ts): bind all addresses and advertise `hostIp`, keep the
+   * `kubernetes` Service's endpoints (pods reach the API through it), ServiceAccount admission
+   * (projected tokens), Node,RBAC authorization, client certificates for the node's components.
+   * Without it the API server is loopback-only and admission-light, envtest-style.
+   */
+  node?: ControlPlaneNodeOptions;
+}
+
+/** The IPv4 source address of the default route, else the first non-internal IPv4 address. */
+export function detectHostIp(): string {
+  try {
+    const out = execFileSync('ip', ['-4', 'route', 'get', '1.1.1.1'], { encoding: 'utf8', stdio: 'pipe' });
+    const m = /\bsrc (\d+\.\d+\.\d+\.\d+)/.exec(out);
+    if (m) return m[1]!;
+  } catch {
+    // no default route: fall through
+  }
+  for (const addrs of Object.values(networkInterfaces()))
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  throw new Error('no host IPv4 address found for the node; pass node.hostIp');
+}
+
+/** A valid Node name from the host name (lowercase DNS subdomain). */
+export function defaultNodeName(): string {
+  const name = hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return name || 'kratix-temporal-node';
 }
 
 function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
@@ -53,7 +109,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   mkdirSync(dir, { recursive: true });
   const etcdBin = resolveBinary('etcd');
   const apiserverBin = resolveBinary('kube-apiserver');
-  const pki = generatePki(path.join(dir, 'pki'));
+  const nodeOpts = opts.node && {
+    hostIp: opts.node.hostIp ?? detectHostIp(),
+    nodeName: opts.node.nodeName ?? defaultNodeName(),
+    serviceIp: KUBERNETES_SERVICE_IP,
+  };
+  const pki = generatePki(path.join(dir, 'pki'), nodeOpts);
   const [etcdClient, etcdPeer, apiPort] = (await freePorts(3)) as [number, number, number];
   const server = `https://127.0.0.1:${apiPort}`;
 
@@ -92,22 +153,34 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       apiserverBin,
       [
         `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
         `--secure-port=${apiPort}`,
-        '--endpoint-reconciler-type=none',
         `--tls-cert-file=${pki.servingCert}`,
         `--tls-private-key-file=${pki.servingKey}`,
         `--client-ca-file=${pki.caCert}`,
-        '--authorization-mode=RBAC',
         `--service-account-issuer=${server}`,
         `--service-account-key-file=${pki.saPublicKey}`,
         `--service-account-signing-key-file=${pki.saPrivateKey}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--disable-admission-plugins=ServiceAccount',
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
         '--allow-privileged=true',
         `--cert-dir=${path.join(dir, 'pki')}`,
         '--v=0',
+        ...(nodeOpts && pki.node
+          ? [
+              '--bind-address=0.0.0.0',
+              `--advertise-address=${nodeOpts.hostIp}`,
+              '--authorization-mode=Node,RBAC',
+              `--kubelet-client-certificate=${pki.node.apiserverKubeletClient.cert}`,
+              `--kubelet-client-key=${pki.node.apiserverKubeletClient.key}`,
+              `--kubelet-certificate-authority=${pki.caCert}`,
+              '--kubelet-preferred-address-types=InternalIP,Hostname',
+            ]
+          : [
+              '--bind-address=127.0.0.1',
+              '--advertise-address=127.0.0.1',
+              '--endpoint-reconciler-type=none',
+              '--authorization-mode=RBAC',
+              '--disable-admission-plugins=ServiceAccount',
+            ]),
       ],
       { logFile: path.join(dir, 'kube-apiserver.log') },
     );
@@ -129,7 +202,19 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       }),
       { mode: 0o600 },
     );
-    return { server, kubeconfigPath, caCertFile: pki.caCert, dir, stop };
+    const node: NodeAccess | undefined =
+      nodeOpts && pki.node
+        ? {
+            hostIp: nodeOpts.hostIp,
+            nodeName: nodeOpts.nodeName,
+            serviceCidr: SERVICE_CIDR,
+            apiPort,
+            saPrivateKey: pki.saPrivateKey,
+            pki: pki.node,
+            admin: { cert: pki.adminCert, key: pki.adminKey },
+          }
+        : undefined;
+    return { server, kubeconfigPath, caCertFile: pki.caCert, dir, ...(node ? { node } : {}), stop };
   } catch (err) {
     await stop();
     throw err;
