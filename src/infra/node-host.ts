@@ -91,6 +91,7 @@ export function leftoverProcesses(dir: string): number[] {
     if (!Number.isFinite(ppid) || ppid === pid) break;
     pid = ppid;
   }
+  const ownMountNs = readlinkSync('/proc/self/ns/mnt');
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -101,6 +102,17 @@ export function leftoverProcesses(dir: string): number[] {
       if (root !== '/' && isUnder(root, dir)) {
         found.push(pid);
         continue;
+      }
+      // A container pivots into its own mount namespace (its root then reads as "/"): ours if
+      // its root file system is an overlay of layers under `dir`.
+      if (readlinkSync(`/proc/${pid}/ns/mnt`) !== ownMountNs) {
+        const rootMount = (safeRead(`/proc/${pid}/mountinfo`) ?? '')
+          .split('\n')
+          .find((l) => l.split(' ')[4] === '/');
+        if (rootMount?.includes(`${dir}/`)) {
+          found.push(pid);
+          continue;
+        }
       }
       const argv = (safeRead(`/proc/${pid}/cmdline`) ?? '').split('\0');
       if (NODE_EXECUTABLES.has(path.basename(argv[0] ?? '')) && argv.some((a) => a.includes(`${dir}/`)))

@@ -728,12 +728,14 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     stopping = true;
     phases.length = 0;
     phaseStart = Date.now();
-    const errors: string[] = [];
+    // Deleting pods and containers is the orderly way; when it cannot happen (the API or
+    // containerd already gone, e.g. Ctrl-C reached them first) the host cleanup does it by force.
+    const notes: string[] = [];
     const attempt = async (what: string, fn: () => Promise<unknown>) => {
       try {
         await fn();
       } catch (err) {
-        errors.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+        notes.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
       }
     };
     // Nothing recreates or schedules pods any more; then the kubelet tears the pods down.
@@ -745,12 +747,19 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     if (alive(procs.containerd)) await attempt('removing containers', removeContainers);
     await group.stop();
     phase('processes stopped');
-    await attempt('cleaning up the host', () => cleanupNode(p.dir));
+    let failure: unknown;
+    try {
+      await cleanupNode(p.dir);
+    } catch (err) {
+      failure = err;
+    }
     phase('host cleanup');
-    nodeLog(`stopped: ${phases.join(', ')}${errors.length ? `; errors: ${errors.join('; ')}` : ''}`);
-    rmSync(p.state, { force: true });
+    const problems = [...notes, ...(failure ? [`host cleanup: ${String(failure)}`] : [])];
+    nodeLog(`stopped: ${phases.join(', ')}${problems.length ? `; ${problems.join('; ')}` : ''}`);
+    // the state file stays when something is left: the next start cleans up again
+    if (!failure) rmSync(p.state, { force: true });
     if (readJson<{ pid: number }>(HOST_LOCK)?.pid === process.pid) rmSync(HOST_LOCK, { force: true });
-    if (errors.length) throw new Error(`stopping the node in ${p.dir}:\n${errors.join('\n')}`);
+    if (failure) throw new Error(`stopping the node in ${p.dir} left something behind: ${String(failure)}`);
   };
 
   try {

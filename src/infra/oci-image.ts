@@ -389,7 +389,8 @@ const execFileAsync = promisify(execFile);
 
 /** `ctr` against one containerd socket, in the namespace the CRI (kubelet) uses. */
 export async function ctr(socket: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  const { stdout } = await execFileAsync('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], {
+  const base = ['--address', socket, '--namespace', 'k8s.io', '--connect-timeout', '3s'];
+  const { stdout } = await execFileAsync('ctr', [...base, ...args], {
     timeout: timeoutMs,
     maxBuffer: 64 << 20,
   });
