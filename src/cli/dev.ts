@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { startDevEnvironment, type DevEnvironment } from '../infra/dev-environment.js';
+import { TOOLBOX_IMAGE } from '../infra/images.js';
 import { logger } from '../logger.js';
 import { startSystem, type RunningSystem } from '../system.js';
 import { Kube } from '../kube/client.js';
@@ -11,6 +12,8 @@ export interface DevOptions {
   temporalAddress?: string;
   temporalNamespace?: string;
   persist: boolean;
+  /** Also run a real node (kubelet + containerd) for pipeline Pods. */
+  node?: boolean;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     temporalAddress: opts.temporalAddress,
     temporalNamespace: opts.temporalNamespace,
     persist: opts.persist,
+    node: opts.node,
     onCrash: (name, code) => {
       if (shuttingDown) return;
       logger.error({ name, code }, `${name} exited unexpectedly; stopping`);
@@ -73,6 +77,12 @@ export async function runDev(opts: DevOptions): Promise<void> {
   if (env.uiUrl) console.log(`web ui:     ${env.uiUrl}`);
   console.log(`state:      ${repo} (GitStateStore default, Destination worker-1)`);
   if (system.metricsUrl) console.log(`metrics:    ${system.metricsUrl}`);
+  if (env.node) {
+    console.log(`node:       ${env.node.nodeName} (containerd ${env.node.containerdSocket})`);
+    console.log(
+      `images:     ${TOOLBOX_IMAGE}; add more: kratix-temporal images load <archive.tar> --dir ${opts.dir}`,
+    );
+  }
   console.log(`try:        KUBECONFIG=${env.kubeconfigPath} kubectl get namespaces`);
   console.log('ready');
   // Keep running until a signal arrives.

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { runDev } from './dev.js';
+import { loadDevImage } from '../infra/dev-environment.js';
 import { install } from './install.js';
 import { replay } from './replay.js';
 import { startSystem } from '../system.js';
@@ -26,6 +27,11 @@ program
   )
   .option('--temporal-namespace <ns>', 'Temporal namespace', 'default')
   .option('--persist', 'keep cluster (etcd) and Temporal (SQLite) state in --dir across restarts', false)
+  .option(
+    '--node',
+    'also run a real node (kubelet, containerd, kube-proxy, controller-manager, scheduler) for pipeline Pods; needs root and `scripts/setup.sh --node`',
+    false,
+  )
   .action(
     async (o: {
       dir: string;
@@ -33,10 +39,24 @@ program
       temporalAddress?: string;
       temporalNamespace: string;
       persist: boolean;
+      node: boolean;
     }) => {
       await runDev(o);
     },
   );
+
+program
+  .command('images')
+  .description('images of the dev node (`dev --node`)')
+  .command('load <archive>')
+  .description(
+    'import an image archive (`docker save` or OCI layout tar) into the running dev node, like `kind load image-archive`',
+  )
+  .option('--dir <dir>', 'state directory of the running `dev --node`', '.kratix-temporal')
+  .action(async (archive: string, o: { dir: string }) => {
+    const nodeName = await loadDevImage(o.dir, archive);
+    console.log(`${archive} loaded into node ${nodeName}`);
+  });
 
 interface RunOpts {
   kubeconfig?: string;

@@ -1,6 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { startNode, readNodeState, type RunningNode } from './node.js';
+import { isAlive } from './node-host.js';
+import { importImage } from './oci-image.js';
 import { startTemporalServer, type TemporalServer } from './temporal-server.js';
 
 export interface DevEnvironmentOptions {
@@ -12,6 +15,8 @@ export interface DevEnvironmentOptions {
   temporalNamespace?: string;
   /** Keep etcd data and Temporal state (SQLite) in `dir` across restarts. */
   persist?: boolean;
+  /** Also run a real node (kubelet + containerd, see node.ts) in `<dir>/node`; needs root. */
+  node?: boolean;
   onCrash?: (name: string, code: number | null) => void;
 }
 
@@ -21,27 +26,45 @@ export interface DevEnvironment {
   temporalNamespace: string;
   /** Undefined when an external Temporal server is used. */
   uiUrl?: string;
+  /** Present with `node`. */
+  node?: RunningNode;
   stop(): Promise<void>;
 }
+
+/** Where `startDevEnvironment` keeps the node's state. */
+export const devNodeDir = (dir: string) => path.join(dir, 'node');
 
 /** The local control plane and Temporal, shared by `kratix-temporal dev` and the test harness. */
 export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<DevEnvironment> {
   mkdirSync(opts.dir, { recursive: true });
+  if (opts.node && opts.kubeconfig)
+    throw new Error('a node needs the local control plane: drop --kubeconfig');
   let cp: ControlPlane | undefined;
+  let node: RunningNode | undefined;
   let temporal: TemporalServer | undefined;
   const stop = async () => {
-    await Promise.all([cp?.stop(), temporal?.stop()]);
+    // The node first: it deletes its pods through the API before the API goes away.
+    try {
+      await node?.stop();
+    } finally {
+      await Promise.all([cp?.stop(), temporal?.stop()]);
+    }
+  };
+  const startCluster = async () => {
+    if (opts.kubeconfig) return;
+    cp = await startControlPlane({
+      dir: path.join(opts.dir, 'control-plane'),
+      kubeconfigPath: path.join(opts.dir, 'kubeconfig'),
+      keepData: opts.persist,
+      onCrash: opts.onCrash,
+      ...(opts.node ? { node: {} } : {}),
+    });
+    if (opts.node)
+      node = await startNode({ controlPlane: cp, dir: devNodeDir(opts.dir), onCrash: opts.onCrash });
   };
   // allSettled: if one fails to start, the other is still stopped.
   const [cpResult, temporalResult] = await Promise.allSettled([
-    opts.kubeconfig
-      ? undefined
-      : startControlPlane({
-          dir: path.join(opts.dir, 'control-plane'),
-          kubeconfigPath: path.join(opts.dir, 'kubeconfig'),
-          keepData: opts.persist,
-          onCrash: opts.onCrash,
-        }),
+    startCluster(),
     opts.temporalAddress
       ? undefined
       : startTemporalServer({
@@ -51,7 +74,6 @@ export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<
           onCrash: opts.onCrash,
         }),
   ]);
-  if (cpResult.status === 'fulfilled') cp = cpResult.value;
   if (temporalResult.status === 'fulfilled') temporal = temporalResult.value;
   for (const r of [cpResult, temporalResult]) {
     if (r.status === 'rejected') {
@@ -64,6 +86,23 @@ export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<
     temporalAddress: opts.temporalAddress ?? temporal!.address,
     temporalNamespace: opts.temporalNamespace ?? temporal?.namespace ?? 'default',
     uiUrl: temporal?.uiUrl,
+    ...(node ? { node } : {}),
     stop,
   };
+}
+
+/**
+ * Imports an image archive into the node of a running `kratix-temporal dev --node` (state dir
+ * `dir`), like `kind load image-archive`. Returns the node's name.
+ */
+export async function loadDevImage(dir: string, archive: string): Promise<string> {
+  const nodeDir = devNodeDir(path.resolve(dir));
+  const state = readNodeState(nodeDir);
+  if (!state || !isAlive(state.pid) || !existsSync(state.containerdSocket))
+    throw new Error(
+      `no running dev node in ${nodeDir}: start one with 'kratix-temporal dev --node --dir ${dir}'`,
+    );
+  if (!existsSync(archive)) throw new Error(`${archive}: no such file`);
+  await importImage(state.containerdSocket, path.resolve(archive));
+  return state.nodeName;
 }
