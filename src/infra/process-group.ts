@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 
 export interface ManagedProcess {
   name: string;
@@ -27,15 +27,18 @@ export class ProcessGroup {
     args: string[],
     opts: SpawnOptions & { logFile?: string } = {},
   ): ManagedProcess {
-    let log: WriteStream | undefined;
-    if (opts.logFile) log = createWriteStream(opts.logFile, { flags: 'a' });
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], {
-      ...opts,
-      stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'ignore'],
-    });
-    if (log) {
-      child.stdout?.pipe(log);
-      child.stderr?.pipe(log);
+    // The child writes its log file itself: through a pipe, a parent whose event loop is busy
+    // (a synchronous exec, a long computation) would stop draining it, and a chatty child
+    // (containerd, kubelet) would block on a full pipe and freeze.
+    const log = opts.logFile ? openSync(opts.logFile, 'a') : undefined;
+    let child: ChildProcess;
+    try {
+      child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], {
+        ...opts,
+        stdio: ['ignore', log ?? 'ignore', log ?? 'ignore'],
+      });
+    } finally {
+      if (log !== undefined) closeSync(log); // the child has its own copy
     }
     const exited = new Promise<number | null>((resolve) => {
       child.once('exit', (code) => resolve(code));
@@ -43,7 +46,6 @@ export class ProcessGroup {
     });
     const proc: ManagedProcess = { name, child, exited };
     void exited.then((code) => {
-      log?.end();
       if (!this.stopping) this.onUnexpectedExit?.(proc, code);
     });
     if (this.procs.length === 0) {
