@@ -438,12 +438,17 @@ function removeContainerLogLinks(p: NodePaths): void {
  * Removes everything a node in `dir` may have left on the host, whether it stopped cleanly or was
  * killed: its processes (daemons, shims, containers), pod networks (CNI DEL), mounts under `dir`,
  * the KUBE-* iptables chains and our CNI rules, the bridge, IPAM and CNI cache state, changed
- * sysctls. `wipeRuntime` also empties containerd's store (after a crash its records point at dead
- * containers); otherwise imported images stay for the next start.
+ * sysctls; then forgets the node (its `node.json`, the host lock if it names `dir`).
+ * `wipeRuntime` also empties containerd's store: after a crash its records point at dead
+ * containers. It defaults to whether `node.json` is there (a node that did not finish its stop);
+ * otherwise imported images stay for the next start. Safe to call when nothing is left.
  */
 export async function cleanupNode(dir: string, opts: { wipeRuntime?: boolean } = {}): Promise<void> {
   const p = nodePaths(dir);
   const state = readJson<NodeState>(p.state);
+  const lock = readJson<{ pid: number; dir: string }>(HOST_LOCK);
+  if (lock && path.resolve(lock.dir) === p.dir && lock.pid !== process.pid && host.isAlive(lock.pid))
+    throw new Error(`the node in ${p.dir} is still running (pid ${lock.pid})`);
   const sandboxes = sandboxIds(p);
   await host.killLeftoverProcesses(p.dir);
   await teardownPodNetworks(p);
@@ -476,8 +481,10 @@ export async function cleanupNode(dir: string, opts: { wipeRuntime?: boolean } =
   host.removeIfEmpty('/run/containerd');
   for (const d of [p.containerdState, p.runcRoot, p.kubeletRoot, p.podLogs, p.manifests, p.volumePlugins])
     host.removeTree(d);
-  if (opts.wipeRuntime) host.removeTree(p.containerdRoot);
+  if (opts.wipeRuntime ?? state !== undefined) host.removeTree(p.containerdRoot);
   if (state) host.restoreSysctls(state.sysctls);
+  rmSync(p.state, { force: true });
+  if (lock && path.resolve(lock.dir) === p.dir) rmSync(HOST_LOCK, { force: true });
 }
 
 function tryResolve(name: 'kube-proxy'): string | undefined {
@@ -498,18 +505,18 @@ async function claimHost(p: NodePaths): Promise<Record<string, string>> {
     throw new Error(
       `a node is already running on this machine (pid ${lock.pid}, dir ${lock.dir}); only one can run at a time`,
     );
+  // sysctls as they were before the first of the crashed nodes changed them
   let sysctls: Record<string, string> | undefined;
   if (lock && path.resolve(lock.dir) !== p.dir) {
     sysctls = readJson<NodeState>(nodePaths(lock.dir).state)?.sysctls;
     await cleanupNode(lock.dir, { wipeRuntime: true });
-    rmSync(nodePaths(lock.dir).state, { force: true });
   }
   const previous = readJson<NodeState>(p.state);
   if (previous && previous.pid !== process.pid && host.isAlive(previous.pid))
     throw new Error(`a node is already running in ${p.dir} (pid ${previous.pid})`);
-  // a state file means the last run there did not finish its stop
-  await cleanupNode(p.dir, { wipeRuntime: previous !== undefined });
-  sysctls ??= previous?.sysctls ?? host.readSysctls();
+  sysctls ??= previous?.sysctls;
+  await cleanupNode(p.dir);
+  sysctls ??= host.readSysctls();
   writeFileSync(HOST_LOCK, JSON.stringify({ pid: process.pid, dir: p.dir }));
   return sysctls;
 }
@@ -744,20 +751,24 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     phase('pods deleted');
     await stopProc(procs.kubelet);
     await stopProc(procs.proxy);
-    if (alive(procs.containerd)) await attempt('removing containers', removeContainers);
+    let containersRemoved = false;
+    if (alive(procs.containerd))
+      await attempt('removing containers', async () => {
+        await removeContainers();
+        containersRemoved = true;
+      });
     await group.stop();
     phase('processes stopped');
     let failure: unknown;
     try {
-      await cleanupNode(p.dir);
+      // (on failure node.json stays: the next start cleans up again)
+      await cleanupNode(p.dir, { wipeRuntime: !containersRemoved });
     } catch (err) {
       failure = err;
     }
     phase('host cleanup');
     const problems = [...notes, ...(failure ? [`host cleanup: ${String(failure)}`] : [])];
     nodeLog(`stopped: ${phases.join(', ')}${problems.length ? `; ${problems.join('; ')}` : ''}`);
-    // the state file stays when something is left: the next start cleans up again
-    if (!failure) rmSync(p.state, { force: true });
     if (readJson<{ pid: number }>(HOST_LOCK)?.pid === process.pid) rmSync(HOST_LOCK, { force: true });
     if (failure) throw new Error(`stopping the node in ${p.dir} left something behind: ${String(failure)}`);
   };
