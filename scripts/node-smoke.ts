@@ -134,6 +134,19 @@ try {
   ]);
   const tDone = Date.now();
   console.log(`${pods.length} Pod(s) create -> Succeeded in ${tDone - tCreate} ms`);
+  // a running Pod at stop: the node deletes it through the API and the kubelet tears it down
+  k([
+    'run',
+    'sleeper',
+    '-n',
+    'smoke',
+    `--image=${TOOLBOX_IMAGE}`,
+    '--image-pull-policy=IfNotPresent',
+    '--',
+    'sleep',
+    '3600',
+  ]);
+  k(['wait', '-n', 'smoke', '--for=condition=Ready', '--timeout=60s', 'pod/sleeper']);
   console.log('--- logs of smoke-0 (init kubectl, main):');
   console.log(k(['logs', '-n', 'smoke', 'smoke-0', '-c', 'kubectl']).trim());
   console.log(k(['logs', '-n', 'smoke', 'smoke-0', '-c', 'main']).trim());
