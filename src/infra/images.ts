@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -85,6 +85,24 @@ export async function buildImage(spec: OciImageSpec): Promise<OciArchive> {
   );
   const key = imageInputHash(spec, entries).slice(0, 32);
   const dir = path.join(cacheDir(), 'images', cacheName(spec.name));
+  // one build per image and content in this process (a node start and a test setup may ask at once)
+  const id = `${dir}/${key}`;
+  let build = building.get(id);
+  if (!build) {
+    build = buildCached(spec, entries, dir, key).finally(() => building.delete(id));
+    building.set(id, build);
+  }
+  return build;
+}
+
+const building = new Map<string, Promise<OciArchive>>();
+
+async function buildCached(
+  spec: OciImageSpec,
+  entries: RootfsEntry[],
+  dir: string,
+  key: string,
+): Promise<OciArchive> {
   const archive = path.join(dir, `${key}.tar`);
   const meta = path.join(dir, `${key}.json`);
   if (existsSync(archive) && existsSync(meta)) {
@@ -96,7 +114,8 @@ export async function buildImage(spec: OciImageSpec): Promise<OciArchive> {
   }
   mkdirSync(dir, { recursive: true });
   const built = await writeOciArchive({ ...spec, rootfs: entries }, archive);
-  const tmp = `${meta}.${process.pid}.tmp`;
+  // other processes may write the same file: unique temporary name, atomic rename
+  const tmp = `${meta}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(built));
   await rename(tmp, meta);
   // Older builds of the same image are not needed any more.

@@ -577,6 +577,65 @@ function tail(file: string, lines = 15): string {
 // ---------------------------------------------------------------------------------------------
 // start / stop
 
+interface NodeConfig {
+  kubeconfigs: Record<'kubelet' | 'controllerManager' | 'scheduler' | 'proxy', string>;
+  ports: Record<'controllerManager' | 'scheduler' | 'proxyHealthz' | 'proxyMetrics', number>;
+}
+
+/** Writes node.json and every component's configuration under the node dir. */
+async function writeNodeConfig(
+  p: NodePaths,
+  cp: ControlPlane,
+  access: NodeAccess,
+  cniBin: string,
+  sysctls: Record<string, string>,
+): Promise<NodeConfig> {
+  const state: NodeState = {
+    pid: process.pid,
+    nodeName: access.nodeName,
+    containerdSocket: p.socket,
+    sysctls,
+  };
+  mkdirSync(p.dir, { recursive: true });
+  writeFileSync(p.state, JSON.stringify(state, null, 2));
+  for (const d of [p.containerdRoot, p.containerdState, p.runcRoot, p.cniConfDir, p.ipamDir, p.kubeletRoot])
+    mkdirSync(d, { recursive: true });
+  for (const d of [p.manifests, p.podLogs, p.volumePlugins, p.kubeconfigs]) mkdirSync(d, { recursive: true });
+  writeFileSync(p.containerdConfig, containerdConfig(p, cniBin));
+  writeFileSync(p.conflist, JSON.stringify(cniConflist(p.ipamDir), null, 2));
+  const [kubelet, kubeletHealthz, controllerManager, scheduler, proxyHealthz, proxyMetrics] =
+    (await freePorts(6)) as [number, number, number, number, number, number];
+  writeFileSync(
+    p.kubeletConfig,
+    stringify(
+      kubeletConfig({
+        paths: p,
+        hostIp: access.hostIp,
+        port: kubelet,
+        healthzPort: kubeletHealthz,
+        clientCaFile: cp.caCertFile,
+        servingCert: access.pki.kubeletServing.cert,
+        servingKey: access.pki.kubeletServing.key,
+      }),
+    ),
+  );
+  const kubeconfig = (name: string, cert: { cert: string; key: string }) => {
+    const file = path.join(p.kubeconfigs, `${name}.kubeconfig`);
+    const user = { name, clientCertFile: cert.cert, clientKeyFile: cert.key };
+    writeFileSync(file, renderKubeconfig(cp.server, cp.caCertFile, user), { mode: 0o600 });
+    return file;
+  };
+  return {
+    kubeconfigs: {
+      kubelet: kubeconfig('kubelet', access.pki.kubelet),
+      controllerManager: kubeconfig('kube-controller-manager', access.pki.controllerManager),
+      scheduler: kubeconfig('kube-scheduler', access.pki.scheduler),
+      proxy: kubeconfig('kube-proxy', access.pki.proxy),
+    },
+    ports: { controllerManager, scheduler, proxyHealthz, proxyMetrics },
+  };
+}
+
 /**
  * Starts a node joined to `controlPlane` and waits until it is usable: the Node is Ready without
  * taints, ServiceAccount `default/default` exists and kube-proxy routes the `kubernetes` Service.
@@ -613,56 +672,15 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
 
   const sysctls = await claimHost(p);
   phase('host cleanup');
-  const state: NodeState = {
-    pid: process.pid,
-    nodeName: access.nodeName,
-    containerdSocket: p.socket,
-    sysctls,
-  };
-  mkdirSync(p.dir, { recursive: true });
-  writeFileSync(p.state, JSON.stringify(state, null, 2));
-
-  for (const d of [p.containerdRoot, p.containerdState, p.runcRoot, p.cniConfDir, p.ipamDir, p.kubeletRoot])
-    mkdirSync(d, { recursive: true });
-  for (const d of [p.manifests, p.podLogs, p.volumePlugins, p.kubeconfigs]) mkdirSync(d, { recursive: true });
-  writeFileSync(p.containerdConfig, containerdConfig(p, cniBin));
-  writeFileSync(p.conflist, JSON.stringify(cniConflist(p.ipamDir), null, 2));
-  const [kubeletPort, kubeletHealthz, kcmPort, schedulerPort, proxyHealthz, proxyMetrics] = (await freePorts(
-    6,
-  )) as [number, number, number, number, number, number];
-  writeFileSync(
-    p.kubeletConfig,
-    stringify(
-      kubeletConfig({
-        paths: p,
-        hostIp: access.hostIp,
-        port: kubeletPort,
-        healthzPort: kubeletHealthz,
-        clientCaFile: opts.controlPlane.caCertFile,
-        servingCert: access.pki.kubeletServing.cert,
-        servingKey: access.pki.kubeletServing.key,
-      }),
-    ),
-  );
-  const kubeconfig = (name: string, cert: { cert: string; key: string }) => {
-    const file = path.join(p.kubeconfigs, `${name}.kubeconfig`);
-    writeFileSync(
-      file,
-      renderKubeconfig(opts.controlPlane.server, opts.controlPlane.caCertFile, {
-        name,
-        clientCertFile: cert.cert,
-        clientKeyFile: cert.key,
-      }),
-      { mode: 0o600 },
-    );
-    return file;
-  };
-  const kubeconfigs = {
-    kubelet: kubeconfig('kubelet', access.pki.kubelet),
-    controllerManager: kubeconfig('kube-controller-manager', access.pki.controllerManager),
-    scheduler: kubeconfig('kube-scheduler', access.pki.scheduler),
-    proxy: kubeconfig('kube-proxy', access.pki.proxy),
-  };
+  // From here on the host is ours: give it back if the configuration cannot be written.
+  let config: NodeConfig;
+  try {
+    config = await writeNodeConfig(p, opts.controlPlane, access, cniBin, sysctls);
+  } catch (err) {
+    await cleanupNode(p.dir).catch(() => {});
+    throw err;
+  }
+  const { kubeconfigs, ports } = config;
   const log = (name: string) => path.join(p.dir, `${name}.log`);
 
   let stopping = false;
@@ -783,7 +801,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       [
         `--kubeconfig=${kubeconfigs.controllerManager}`,
         '--bind-address=127.0.0.1',
-        `--secure-port=${kcmPort}`,
+        `--secure-port=${ports.controllerManager}`,
         '--leader-elect=false',
         '--use-service-account-credentials=true',
         `--service-account-private-key-file=${access.saPrivateKey}`,
@@ -804,7 +822,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       [
         `--kubeconfig=${kubeconfigs.scheduler}`,
         '--bind-address=127.0.0.1',
-        `--secure-port=${schedulerPort}`,
+        `--secure-port=${ports.scheduler}`,
         '--leader-elect=false',
         '--kube-api-qps=200',
         '--kube-api-burst=400',
@@ -819,8 +837,8 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         `--hostname-override=${access.nodeName}`,
         '--proxy-mode=iptables',
         `--cluster-cidr=${POD_CIDR}`,
-        `--healthz-bind-address=127.0.0.1:${proxyHealthz}`,
-        `--metrics-bind-address=127.0.0.1:${proxyMetrics}`,
+        `--healthz-bind-address=127.0.0.1:${ports.proxyHealthz}`,
+        `--metrics-bind-address=127.0.0.1:${ports.proxyMetrics}`,
         // leave the host's conntrack and route_localnet settings alone; no CAP_SYS_RESOURCE needed
         '--conntrack-max-per-core=0',
         '--conntrack-tcp-timeout-established=0',
