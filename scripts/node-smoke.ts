@@ -44,7 +44,15 @@ function hostSnapshot() {
     kubeChains: sh('iptables-save | grep -c KUBE; ip6tables-save | grep -c KUBE'),
     cniRules: sh('iptables-save | grep -c CNI-'),
     mounts: sh(`grep -c -e ' ${dir}' -e nsfs /proc/self/mountinfo`),
-    hostDirs: ['/run/containerd', '/var/log/containers', '/var/lib/cni', '/run/netns', '/opt/containerd']
+    hostDirs: [
+      '/run/containerd',
+      '/var/log/containers',
+      '/var/lib/cni',
+      '/run/netns',
+      '/opt/containerd',
+      '/var/lib/kubelet',
+      '/usr/libexec/kubernetes',
+    ]
       .filter((d) => existsSync(d))
       .join(' '),
     sysctls: TOUCHED_SYSCTLS.map((k) => `${k}=${sh(`cat /proc/sys/${k}`).trim()}`).join(' '),

@@ -46,6 +46,8 @@ const CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 const CNI_CACHE = '/var/lib/cni';
 const KUBELET_CONTAINER_LOGS = '/var/log/containers';
 const SHIM_SOCKETS = '/run/containerd/s';
+/** The kubelet's device plugin socket ignores --root-dir. */
+const DEVICE_PLUGINS = '/var/lib/kubelet/device-plugins';
 
 export interface NodeOptions {
   /** Started with the `node` option. */
@@ -476,6 +478,10 @@ export async function cleanupNode(dir: string, opts: { wipeRuntime?: boolean } =
   host.removeIfEmpty(CNI_CACHE);
   removeContainerLogLinks(p);
   host.removeIfEmpty(KUBELET_CONTAINER_LOGS);
+  for (const f of ['kubelet.sock', 'kubelet_internal_checkpoint'])
+    rmSync(path.join(DEVICE_PLUGINS, f), { force: true });
+  host.removeIfEmpty(DEVICE_PLUGINS);
+  host.removeIfEmpty(path.dirname(DEVICE_PLUGINS));
   removeShimSockets(p);
   host.removeIfEmpty(SHIM_SOCKETS);
   host.removeIfEmpty('/run/containerd');
@@ -809,6 +815,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         `--cluster-signing-cert-file=${opts.controlPlane.caCertFile}`,
         `--cluster-signing-key-file=${access.pki.caKey}`,
         `--service-cluster-ip-range=${access.serviceCidr}`,
+        `--flex-volume-plugin-dir=${p.volumePlugins}`,
         // one client per controller (service account credentials): the default 20 QPS made
         // starting them all take ~4 s, and the node's not-ready taint waits for that
         '--kube-api-qps=200',
