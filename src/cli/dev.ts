@@ -3,6 +3,7 @@ import { startDevEnvironment, type DevEnvironment } from '../infra/dev-environme
 import { TOOLBOX_IMAGE } from '../infra/images.js';
 import { logger } from '../logger.js';
 import { startSystem, type RunningSystem } from '../system.js';
+import { buildPipelineHelperImage, PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
 import { Kube } from '../kube/client.js';
 import { ensureDefaultStateStore } from '../statestore/default-store.js';
 
@@ -54,12 +55,16 @@ export async function runDev(opts: DevOptions): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
+    // With a node, pipelines run as Pods; the helper image is built locally and imported.
+    if (env.node) await env.node.loadImage((await buildPipelineHelperImage()).archive);
     system = await startSystem({
       kubeconfig: env.kubeconfigPath,
       temporalAddress: env.temporalAddress,
       temporalNamespace: env.temporalNamespace,
       workDir: path.join(dir, 'runs'),
       metricsAddress: '127.0.0.1:0',
+      executor: env.node ? 'kubernetes' : 'local',
+      helperImage: PIPELINE_HELPER_IMAGE,
     });
   } catch (err) {
     logger.error({ err: String(err) }, 'could not start the controller and worker');
@@ -77,6 +82,9 @@ export async function runDev(opts: DevOptions): Promise<void> {
   if (env.uiUrl) console.log(`web ui:     ${env.uiUrl}`);
   console.log(`state:      ${repo} (GitStateStore default, Destination worker-1)`);
   if (system.metricsUrl) console.log(`metrics:    ${system.metricsUrl}`);
+  console.log(
+    `executor:   ${env.node ? 'kubernetes (pipelines run as Pods)' : 'local (pipeline commands run on this host)'}`,
+  );
   if (env.node) {
     console.log(`node:       ${env.node.nodeName} (containerd ${env.node.containerdSocket})`);
     console.log(
