@@ -20,6 +20,16 @@ export default {
       globalSetup: '<rootDir>/test/support/global-setup.js',
       globalTeardown: '<rootDir>/test/support/global-teardown.js',
     },
+    {
+      // The kubernetes executor on a real one-node cluster (kubelet + containerd): its own
+      // control plane, Temporal server, controller and worker, next to the integration ones.
+      ...common,
+      displayName: 'node',
+      testMatch: ['<rootDir>/test/node/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/support/node-env.ts'],
+      globalSetup: '<rootDir>/test/support/node-setup.js',
+      globalTeardown: '<rootDir>/test/support/node-teardown.js',
+    },
   ],
   maxWorkers: 2,
   // Integration tests drive real servers; unit tests finish far below this.

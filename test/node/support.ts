@@ -1,0 +1,29 @@
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { testKubeConfig } from '../support/cluster.js';
+import { createBareRepo } from '../support/git-server.js';
+import { createDestination, createGitStateStore } from '../support/state-store.js';
+
+export const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
+
+/** The pipeline Pods of one Promise in a namespace, oldest first. */
+export async function pipelinePods(namespace: string, promise: string, extra = ''): Promise<k8s.V1Pod[]> {
+  const list = await core().listNamespacedPod({
+    namespace,
+    labelSelector: `kratix.io/promise-name=${promise}${extra ? `,${extra}` : ''}`,
+  });
+  return list.items.sort(
+    (a, b) =>
+      new Date(a.metadata!.creationTimestamp!).getTime() - new Date(b.metadata!.creationTimestamp!).getTime(),
+  );
+}
+
+/** A state store + Destination that only this test's Promise selects. */
+export async function privateDestination(label: string): Promise<string> {
+  const root = mkdtempSync(path.join(process.env.KRATIX_TEST_DIR!, 'dest-'));
+  const bare = createBareRepo(root, 'state.git');
+  await createGitStateStore(`store-${label}`, { url: `file://${bare}` });
+  await createDestination(`dest-${label}`, { dest: label }, `store-${label}`);
+  return bare;
+}
