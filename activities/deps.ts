@@ -1,6 +1,7 @@
 import type { Kube } from '../src/kube/client.js';
 import type { PipelineExecutor } from '../src/executors/types.js';
 import type { GitWriter } from '../src/statestore/git.js';
+import type { TemporalConnectionConfig } from '../src/temporal/connection.js';
 
 export interface ActivityDeps {
   kube: Kube;
@@ -9,6 +10,6 @@ export interface ActivityDeps {
   workDir: string;
   /** Writes pipeline output to GitStateStores (one clone cache per repository). */
   git: GitWriter;
-  /** Temporal frontend, for activities that signal other workflows (Promise updates). */
-  temporalAddress: string;
+  /** How to reach Temporal, for activities that signal other workflows (Promise updates). */
+  temporal: TemporalConnectionConfig;
 }

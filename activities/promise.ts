@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context, heartbeat, sleep } from '@temporalio/activity';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { reconcileSignal } from '../workflows/definitions.js';
 import {
   DELETE_FINALIZER,
@@ -18,6 +18,7 @@ import { describeApiError, isNotFound, statusCode } from '../src/kube/client.js'
 import { applyCrd, deleteCrd, waitCrdEstablished } from '../src/kube/crds.js';
 import { recordEvent } from '../src/kube/events.js';
 import { grantResourceAccess } from '../src/kube/install.js';
+import { connectTemporalClient } from '../src/temporal/connection.js';
 import {
   patchPromiseMetadata,
   patchPromiseStatus,
@@ -158,7 +159,7 @@ export function promiseActivities(deps: ActivityDeps) {
     const t = apiTarget(p.spec?.api)!;
     const items = await listResources(p);
     const info = Context.current().info;
-    const connection = await Connection.connect({ address: deps.temporalAddress });
+    const connection = await connectTemporalClient(deps.temporal);
     try {
       const client = new Client({ connection, namespace: info.workflowNamespace });
       for (let i = 0; i < items.length; i += concurrency) {

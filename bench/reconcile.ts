@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { resourceWorkflowId } from '../src/core/names.js';
 import type { Condition, KubeObject } from '../src/core/types.js';
 import { resolveBinary } from '../src/infra/binaries.js';
@@ -17,6 +17,7 @@ import { startDevEnvironment } from '../src/infra/dev-environment.js';
 import { Kube } from '../src/kube/client.js';
 import { ensureDefaultStateStore } from '../src/statestore/default-store.js';
 import { startSystem } from '../src/system.js';
+import { connectTemporalClient } from '../src/temporal/connection.js';
 import { promiseFor, shPipeline } from '../test/support/sample-promise.js';
 
 const N = Number(process.env.BENCH_RESOURCES ?? 100);
@@ -44,7 +45,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'kratix-bench-'));
 const env = await startDevEnvironment({ dir });
 const system = await startSystem({
   kubeconfig: env.kubeconfigPath,
-  temporalAddress: env.temporalAddress,
+  temporal: env.temporal,
   workDir: path.join(dir, 'runs'),
   executor: 'local',
 });
@@ -136,7 +137,7 @@ try {
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
 
-  const connection = await Connection.connect({ address: env.temporalAddress });
+  const connection = await connectTemporalClient(env.temporal);
   const client = new Client({ connection });
   const sample = (await co.getNamespacedCustomObject({ ...coords, name: 'b0' })) as KubeObject;
   const id = resourceWorkflowId({

@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { resolveBinary } from '../src/infra/binaries.js';
 import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
 import { startDevEnvironment } from '../src/infra/dev-environment.js';
 import { startSystem } from '../src/system.js';
+import { connectTemporalClient } from '../src/temporal/connection.js';
 import { promiseFor, shPipeline } from '../test/support/sample-promise.js';
 
 // Each recording goes to its own folder; older folders stay, so code must keep replaying them.
@@ -22,7 +23,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'kratix-record-'));
 const env = await startDevEnvironment({ dir });
 const system = await startSystem({
   kubeconfig: env.kubeconfigPath,
-  temporalAddress: env.temporalAddress,
+  temporal: env.temporal,
   workDir: path.join(dir, 'runs'),
   executor: 'local',
 });
@@ -114,7 +115,7 @@ try {
     }
   });
 
-  const connection = await Connection.connect({ address: env.temporalAddress });
+  const connection = await connectTemporalClient(env.temporal);
   const client = new Client({ connection });
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });

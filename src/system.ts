@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { Controller } from './controller/controller.js';
 import { StateStoreHealth } from './controller/state-stores.js';
 import { LeaderElection, type LeaderElectionOptions } from './controller/leader.js';
@@ -6,13 +6,18 @@ import { Kube } from './kube/client.js';
 import { installPlatform } from './kube/install.js';
 import { logger } from './logger.js';
 import { startMetricsServer } from './metrics.js';
+import {
+  connectTemporalClient,
+  describeTemporalConnection,
+  type TemporalConnectionConfig,
+} from './temporal/connection.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createWorker, type ExecutorName } from './worker.js';
 
 export interface SystemOptions {
   kubeconfig: string;
-  temporalAddress: string;
-  temporalNamespace?: string;
+  /** Where and how to reach Temporal (src/temporal/connection.ts). */
+  temporal: TemporalConnectionConfig;
   workDir: string;
   runController?: boolean;
   runWorker?: boolean;
@@ -46,6 +51,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const stops: (() => Promise<void>)[] = [];
   let done: Promise<void> = new Promise(() => {});
   let metricsUrl: string | undefined;
+  logger.info({ temporal: describeTemporalConnection(opts.temporal) }, 'Temporal connection');
   try {
     if (opts.metricsAddress !== undefined) {
       const server = await startMetricsServer(opts.metricsAddress);
@@ -55,8 +61,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     if (opts.runWorker !== false) {
       const { worker, close } = await createWorker({
         kubeconfig: opts.kubeconfig,
-        temporalAddress: opts.temporalAddress,
-        temporalNamespace: opts.temporalNamespace,
+        temporal: opts.temporal,
         workDir: opts.workDir,
         workflowBundlePath: opts.workflowBundlePath,
         temporalMetricsAddress: opts.temporalMetricsAddress,
@@ -75,8 +80,8 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     }
     if (opts.runController !== false) {
       await installPlatform(kube);
-      const connection = await Connection.connect({ address: opts.temporalAddress });
-      const namespace = opts.temporalNamespace ?? 'default';
+      const connection = await connectTemporalClient(opts.temporal);
+      const namespace = opts.temporal.namespace;
       try {
         const added = await ensureSearchAttributes(connection, namespace);
         if (added.length) logger.info({ namespace, added }, 'registered search attributes');

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { TASK_QUEUE } from './core/constants.js';
 import { KubernetesExecutor } from './executors/kubernetes.js';
@@ -10,12 +10,13 @@ import type { PipelineExecutor } from './executors/types.js';
 import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
 import { GitWriter } from './statestore/git.js';
+import { connectTemporalWorker, type TemporalConnectionConfig } from './temporal/connection.js';
 import path from 'node:path';
 
 export interface WorkerOptions {
   kubeconfig?: string;
-  temporalAddress: string;
-  temporalNamespace?: string;
+  /** Where and how to reach Temporal (src/temporal/connection.ts). */
+  temporal: TemporalConnectionConfig;
   /** Pipeline run directories. */
   workDir: string;
   /** `kubernetes` (Pods; the default) or `local` (host processes, for development), or an instance. */
@@ -64,12 +65,12 @@ export async function createWorker(
     Runtime.install({
       telemetryOptions: { metrics: { prometheus: { bindAddress: opts.temporalMetricsAddress } } },
     });
-  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const connection = await connectTemporalWorker(opts.temporal);
   const kube = Kube.fromFile(opts.kubeconfig);
   try {
     const worker = await Worker.create({
       connection,
-      namespace: opts.temporalNamespace ?? 'default',
+      namespace: opts.temporal.namespace,
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
       ...(opts.workflowBundlePath
         ? { workflowBundle: { codePath: opts.workflowBundlePath } }
@@ -83,7 +84,7 @@ export async function createWorker(
         executor: makeExecutor(kube, opts),
         workDir: opts.workDir,
         git: new GitWriter(path.join(opts.workDir, 'git-cache')),
-        temporalAddress: opts.temporalAddress,
+        temporal: opts.temporal,
       }),
     });
     return {

@@ -6,12 +6,16 @@ import { startSystem, type RunningSystem } from '../system.js';
 import { buildPipelineHelperImage, PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
 import { Kube } from '../kube/client.js';
 import { ensureDefaultStateStore } from '../statestore/default-store.js';
+import {
+  describeTemporalConnection,
+  resolveTemporalConnection,
+  type TemporalConnectionFlags,
+} from '../temporal/connection.js';
 
-export interface DevOptions {
+/** With `temporalAddress`, the flags say how to reach that server; without, a dev server starts. */
+export interface DevOptions extends TemporalConnectionFlags {
   dir: string;
   kubeconfig?: string;
-  temporalAddress?: string;
-  temporalNamespace?: string;
   persist: boolean;
   /** Also run a real node (kubelet + containerd) for pipeline Pods. */
   node?: boolean;
@@ -23,6 +27,21 @@ export interface DevOptions {
  */
 export async function runDev(opts: DevOptions): Promise<void> {
   const dir = path.resolve(opts.dir);
+  // An existing server is reached like the controller and worker would (flags over TEMPORAL_*
+  // variables); the local dev server is plaintext on loopback whatever the environment says.
+  const external = opts.temporalAddress ? resolveTemporalConnection(opts) : undefined;
+  const tlsFlags = [
+    opts.temporalTls !== undefined && '--temporal-tls',
+    opts.temporalTlsCa && '--temporal-tls-ca',
+    opts.temporalTlsServerName && '--temporal-tls-server-name',
+    opts.temporalTlsCert && '--temporal-tls-cert',
+    opts.temporalTlsKey && '--temporal-tls-key',
+    opts.temporalApiKey && '--temporal-api-key',
+  ].filter(Boolean);
+  if (!external && tlsFlags.length)
+    throw new Error(
+      `${tlsFlags.join(', ')}: only with --temporal-address (the local dev server is plaintext)`,
+    );
   let shuttingDown = false;
   let system: RunningSystem | undefined;
   const started: { env?: DevEnvironment } = {};
@@ -40,7 +59,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
   const env = await startDevEnvironment({
     dir,
     kubeconfig: opts.kubeconfig,
-    temporalAddress: opts.temporalAddress,
+    temporal: external,
     temporalNamespace: opts.temporalNamespace,
     persist: opts.persist,
     node: opts.node,
@@ -59,8 +78,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     if (env.node) await env.node.loadImage((await buildPipelineHelperImage()).archive);
     system = await startSystem({
       kubeconfig: env.kubeconfigPath,
-      temporalAddress: env.temporalAddress,
-      temporalNamespace: env.temporalNamespace,
+      temporal: env.temporal,
       workDir: path.join(dir, 'runs'),
       metricsAddress: '127.0.0.1:0',
       executor: env.node ? 'kubernetes' : 'local',
@@ -78,7 +96,9 @@ export async function runDev(opts: DevOptions): Promise<void> {
   });
 
   console.log(`kubeconfig: ${env.kubeconfigPath}`);
-  console.log(`temporal:   ${env.temporalAddress} (namespace ${env.temporalNamespace})`);
+  console.log(
+    `temporal:   ${external ? describeTemporalConnection(env.temporal) : `${env.temporalAddress} (namespace ${env.temporalNamespace})`}`,
+  );
   if (env.uiUrl) console.log(`web ui:     ${env.uiUrl}`);
   console.log(`state:      ${repo} (GitStateStore default, Destination worker-1)`);
   if (system.metricsUrl) console.log(`metrics:    ${system.metricsUrl}`);

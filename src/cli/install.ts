@@ -1,13 +1,12 @@
-import { Connection } from '@temporalio/client';
 import { PLATFORM_NAMESPACE } from '../core/constants.js';
 import { Kube } from '../kube/client.js';
 import { applyManifestFile, CONTROLLER_RBAC_FILE, installPlatform } from '../kube/install.js';
+import { connectTemporalClient, type TemporalConnectionConfig } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 
 export interface InstallOptions {
   kubeconfig?: string;
-  temporalAddress: string;
-  temporalNamespace: string;
+  temporal: TemporalConnectionConfig;
   /** Apply deploy/rbac/controller.yaml (default true). */
   rbac?: boolean;
 }
@@ -34,13 +33,14 @@ export async function install(o: InstallOptions): Promise<string[]> {
   } finally {
     kube.close();
   }
-  const connection = await Connection.connect({ address: o.temporalAddress });
+  const connection = await connectTemporalClient(o.temporal);
+  const namespace = o.temporal.namespace;
   try {
-    const added = await ensureSearchAttributes(connection, o.temporalNamespace);
+    const added = await ensureSearchAttributes(connection, namespace);
     done.push(
       added.length
-        ? `search attributes added in Temporal namespace ${o.temporalNamespace}: ${added.join(', ')}`
-        : `search attributes already present in Temporal namespace ${o.temporalNamespace}`,
+        ? `search attributes added in Temporal namespace ${namespace}: ${added.join(', ')}`
+        : `search attributes already present in Temporal namespace ${namespace}`,
     );
   } finally {
     await connection.close();

@@ -9,12 +9,17 @@ import { startSystem } from '../system.js';
 import { EXECUTORS, writeWorkflowBundle, type ExecutorName } from '../worker.js';
 import { PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
 import { logger } from '../logger.js';
+import {
+  DEFAULT_TEMPORAL_ADDRESS,
+  resolveTemporalConnection,
+  type TemporalConnectionFlags,
+} from '../temporal/connection.js';
 
 const program = new Command()
   .name('kratix-temporal')
   .description('Kratix Promises and Resources on Temporal durable workflows');
 
-program
+const dev = program
   .command('dev')
   .description(
     'run a local control plane (kube-apiserver + etcd), a Temporal dev server with Web UI, the controller and a worker',
@@ -23,27 +28,22 @@ program
   .option('--kubeconfig <path>', 'use an existing cluster instead of starting kube-apiserver + etcd')
   .option(
     '--temporal-address <host:port>',
-    'use an existing Temporal server instead of starting the dev server',
+    'use an existing Temporal server instead of starting the dev server (with the TLS options below)',
   )
-  .option('--temporal-namespace <ns>', 'Temporal namespace', 'default')
+  .option('--temporal-namespace <ns>', 'Temporal namespace (default: default)')
   .option('--persist', 'keep cluster (etcd) and Temporal (SQLite) state in --dir across restarts', false)
   .option(
     '--node',
     'also run a real node (kubelet, containerd, kube-proxy, controller-manager, scheduler) for pipeline Pods; needs root and `scripts/setup.sh --node`',
     false,
-  )
-  .action(
-    async (o: {
-      dir: string;
-      kubeconfig?: string;
-      temporalAddress?: string;
-      temporalNamespace: string;
-      persist: boolean;
-      node: boolean;
-    }) => {
-      await runDev(o);
-    },
   );
+withTemporalSecurity(dev).action(
+  async (
+    o: TemporalConnectionFlags & { dir: string; kubeconfig?: string; persist: boolean; node: boolean },
+  ) => {
+    await runDev(o);
+  },
+);
 
 program
   .command('images')
@@ -58,13 +58,11 @@ program
     console.log(`${archive} loaded into node ${nodeName}`);
   });
 
-interface RunOpts {
+interface RunOpts extends TemporalConnectionFlags {
   kubeconfig?: string;
   temporalMetricsAddress?: string;
   workflowBundle?: string;
   metricsAddress?: string;
-  temporalAddress: string;
-  temporalNamespace: string;
   workDir: string;
   executor: ExecutorName;
   helperImage?: string;
@@ -79,8 +77,7 @@ async function runComponents(
   if (!kubeconfig) throw new Error('set --kubeconfig or KUBECONFIG');
   const system = await startSystem({
     kubeconfig,
-    temporalAddress: o.temporalAddress,
-    temporalNamespace: o.temporalNamespace,
+    temporal: resolveTemporalConnection(o),
     workDir: path.resolve(o.workDir),
     executor: o.executor,
     helperImage: o.helperImage,
@@ -100,15 +97,49 @@ async function runComponents(
   await new Promise<never>(() => {});
 }
 
-/** Where the Temporal frontend is (env TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE as defaults). */
-const withTemporal = (cmd: Command) =>
-  cmd
+/**
+ * TLS, mTLS and API key options (src/temporal/connection.ts): flags over the environment variables
+ * the Temporal CLI reads. Certificates and keys are files (e.g. a mounted Secret), read at start.
+ */
+function withTemporalSecurity(cmd: Command): Command {
+  return cmd
     .option(
-      '--temporal-address <host:port>',
-      'Temporal frontend',
-      process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      '--temporal-tls',
+      'connect with TLS (env TEMPORAL_TLS); implied by any option below, so needed only for a server whose certificate the system CAs verify',
     )
-    .option('--temporal-namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default');
+    .option('--no-temporal-tls', 'connect in plaintext even with an API key')
+    .option(
+      '--temporal-tls-ca <file>',
+      'CA certificate (PEM) to verify the server with instead of the system CAs (env TEMPORAL_TLS_SERVER_CA_CERT_PATH or TEMPORAL_TLS_CA)',
+    )
+    .option(
+      '--temporal-tls-server-name <name>',
+      'verify the server certificate against this name instead of the address host (env TEMPORAL_TLS_SERVER_NAME)',
+    )
+    .option(
+      '--temporal-tls-cert <file>',
+      'client certificate (PEM) for mTLS (env TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CERT)',
+    )
+    .option(
+      '--temporal-tls-key <file>',
+      'client private key (PEM) for mTLS (env TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_KEY)',
+    )
+    .option(
+      '--temporal-api-key <key>',
+      'API key, e.g. Temporal Cloud; better set env TEMPORAL_API_KEY: arguments show in the process list',
+    );
+}
+
+/** Where the Temporal frontend is and how to reach it (flags over TEMPORAL_* environment variables). */
+const withTemporal = (cmd: Command) =>
+  withTemporalSecurity(
+    cmd
+      .option(
+        '--temporal-address <host:port>',
+        `Temporal frontend (env TEMPORAL_ADDRESS; default ${DEFAULT_TEMPORAL_ADDRESS})`,
+      )
+      .option('--temporal-namespace <ns>', 'Temporal namespace (env TEMPORAL_NAMESPACE; default: default)'),
+  );
 
 const withKubeconfig = (cmd: Command) =>
   cmd.option('--kubeconfig <path>', 'kubeconfig of the platform cluster (default: $KUBECONFIG)');
@@ -162,12 +193,14 @@ withTemporal(
   ),
 )
   .option('--no-rbac', 'skip deploy/rbac/controller.yaml')
-  .action(
-    async (o: { kubeconfig?: string; temporalAddress: string; temporalNamespace: string; rbac: boolean }) => {
-      const result = await install({ ...o, kubeconfig: o.kubeconfig ?? process.env.KUBECONFIG });
-      for (const line of result) console.log(line);
-    },
-  );
+  .action(async (o: TemporalConnectionFlags & { kubeconfig?: string; rbac: boolean }) => {
+    const result = await install({
+      kubeconfig: o.kubeconfig ?? process.env.KUBECONFIG,
+      temporal: resolveTemporalConnection(o),
+      rbac: o.rbac,
+    });
+    for (const line of result) console.log(line);
+  });
 
 program
   .command('bundle')
@@ -185,8 +218,8 @@ withTemporal(
     .option('--workflow-id <id...>', 'workflow ids to fetch from the server')
     .option('--query <query>', 'visibility query, e.g. \'KratixPromise = "redis"\'')
     .option('--file <path...>', 'history JSON files (Web UI download, temporal workflow show -o json)'),
-).action(async (o: Parameters<typeof replay>[0]) => {
-  const results = await replay(o);
+).action(async (o: TemporalConnectionFlags & Omit<Parameters<typeof replay>[0], 'temporal'>) => {
+  const results = await replay({ ...o, temporal: resolveTemporalConnection(o) });
   for (const r of results) console.log(r.error ? `FAIL ${r.workflowId}: ${r.error}` : `ok   ${r.workflowId}`);
   const failed = results.filter((r) => r.error).length;
   console.log(`${results.length} replayed, ${failed} failed`);

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { connectTemporalClient, type TemporalConnectionConfig } from '../temporal/connection.js';
 import { workflowsPath } from '../worker.js';
 
 export interface ReplayOptions {
-  temporalAddress: string;
-  temporalNamespace: string;
+  /** Needed with workflowId or query. */
+  temporal: TemporalConnectionConfig;
   /** Workflow ids to fetch from the server. */
   workflowId?: string[];
   /** A visibility query, e.g. KratixPromise = "redis". */
@@ -47,9 +48,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult[]> {
   });
   const sources: HistoryInput[] = (o.file ?? []).map(fromFile);
   const remote = (o.workflowId?.length ?? 0) > 0 || !!o.query;
-  const connection = remote ? await Connection.connect({ address: o.temporalAddress }) : undefined;
+  const connection = remote ? await connectTemporalClient(o.temporal) : undefined;
   try {
-    const client = connection && new Client({ connection, namespace: o.temporalNamespace });
+    const client = connection && new Client({ connection, namespace: o.temporal.namespace });
     for (const id of o.workflowId ?? [])
       sources.push({ workflowId: id, history: await client!.workflow.getHandle(id).fetchHistory() });
     if (o.query) {

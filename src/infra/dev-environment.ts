@@ -5,13 +5,15 @@ import { startNode, readNodeState, type RunningNode } from './node.js';
 import { isAlive } from './node-host.js';
 import { importImage } from './oci-image.js';
 import { startTemporalServer, type TemporalServer } from './temporal-server.js';
+import { plainTemporalConnection, type TemporalConnectionConfig } from '../temporal/connection.js';
 
 export interface DevEnvironmentOptions {
   dir: string;
   /** Use this cluster instead of starting etcd + kube-apiserver. */
   kubeconfig?: string;
   /** Use this Temporal server instead of starting the dev server. */
-  temporalAddress?: string;
+  temporal?: TemporalConnectionConfig;
+  /** The dev server's namespace (default `default`). */
   temporalNamespace?: string;
   /** Keep etcd data and Temporal state (SQLite) in `dir` across restarts. */
   persist?: boolean;
@@ -22,6 +24,8 @@ export interface DevEnvironmentOptions {
 
 export interface DevEnvironment {
   kubeconfigPath: string;
+  /** How to reach Temporal: the dev server (plaintext, loopback) or the given one. */
+  temporal: TemporalConnectionConfig;
   temporalAddress: string;
   temporalNamespace: string;
   /** Undefined when an external Temporal server is used. */
@@ -65,7 +69,7 @@ export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<
   // allSettled: if one fails to start, the other is still stopped.
   const [cpResult, temporalResult] = await Promise.allSettled([
     startCluster(),
-    opts.temporalAddress
+    opts.temporal
       ? undefined
       : startTemporalServer({
           dir: path.join(opts.dir, 'temporal'),
@@ -81,10 +85,12 @@ export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<
       throw r.reason;
     }
   }
+  const connection = opts.temporal ?? plainTemporalConnection(temporal!.address, temporal!.namespace);
   return {
     kubeconfigPath: opts.kubeconfig ?? cp!.kubeconfigPath,
-    temporalAddress: opts.temporalAddress ?? temporal!.address,
-    temporalNamespace: opts.temporalNamespace ?? temporal?.namespace ?? 'default',
+    temporal: connection,
+    temporalAddress: connection.address,
+    temporalNamespace: connection.namespace,
     uiUrl: temporal?.uiUrl,
     ...(node ? { node } : {}),
     stop,

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { resolveBinary } from './binaries.js';
 import { freePorts } from './ports.js';
 import { ProcessGroup } from './process-group.js';
 import { waitFor } from './wait.js';
 import { SEARCH_ATTRIBUTE_NAMES } from '../core/search-attributes.js';
+import { connectTemporalClient, plainTemporalConnection } from '../temporal/connection.js';
 
 export interface TemporalServer {
   /** host:port of the gRPC frontend */
@@ -51,7 +51,9 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   const uiUrl = `http://127.0.0.1:${uiPort}`;
   try {
     await waitFor('Temporal frontend', async () => {
-      const conn = await Connection.connect({ address, connectTimeout: 2000 });
+      const conn = await connectTemporalClient(plainTemporalConnection(address, namespace), {
+        connectTimeout: 2000,
+      });
       try {
         await conn.workflowService.describeNamespace({ namespace });
         return true;

@@ -390,14 +390,26 @@ export function connectHint(config: TemporalConnectionConfig, message: string): 
       : `The server's certificate is not signed by a CA this machine trusts: give its CA with ${settingNames('serverCa')}`;
   if (/NotValidForName|altnames|does not match certificate|Hostname\/IP/i.test(message))
     return `The server's certificate does not name the host in ${config.address}: set ${settingNames('serverName')} to a name it has`;
-  if (/CertificateRequired|certificate required/i.test(message))
-    return `The server requires a client certificate (mTLS): give ${settingNames('clientCert')} and ${settingNames('clientKey')}`;
+  const required = `The server requires a client certificate (mTLS): give ${settingNames('clientCert')} and ${settingNames('clientKey')}`;
+  if (/CertificateRequired|certificate required/i.test(message)) return required;
   if (
     /UnknownCA|unknown ca|BadCertificate|bad certificate|CertificateUnknown|certificate unknown/i.test(
       message,
     )
   )
-    return `The server refused the client certificate ${t.clientCert?.path ?? ''}: it must be signed by a CA the server trusts for clients`;
+    return t.clientCert
+      ? `The server refused the client certificate ${t.clientCert.path} (${t.clientCert.from}): it must be signed by a CA the server trusts for clients`
+      : required;
+  // A server that refuses the client (certificate) may just close the connection, before or after
+  // its alert reaches us.
+  if (
+    /ConnectionReset|connection reset|ECONNRESET|socket hang up|connection closed|closed the connection|broken pipe/i.test(
+      message,
+    )
+  )
+    return t.clientCert
+      ? `The server closed the connection after the TLS handshake: it may not accept the client certificate ${t.clientCert.path} (${t.clientCert.from})`
+      : `The server closed the connection after the TLS handshake: it may require a client certificate (mTLS): give ${settingNames('clientCert')} and ${settingNames('clientKey')}`;
   if (/InvalidContentType|wrong version number|packet length too long|InvalidMessage/i.test(message))
     return `The server does not speak TLS at ${config.address}: drop the TLS settings or turn TLS off (--no-temporal-tls)`;
   return undefined;

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { SA, SEARCH_ATTRIBUTE_NAMES } from '../../src/core/search-attributes.js';
 import { runCli } from '../support/cli.js';
 import { testKubeconfigPath } from '../support/cluster.js';
 import { waitUntil } from '../support/promises.js';
-import { testTemporalAddress } from '../support/temporal.js';
+import { connectTemporalClient } from '../../src/temporal/connection.js';
+import { testTemporalAddress, testTemporalConnection } from '../support/temporal.js';
 
 const installCli = (namespace: string) =>
   runCli([
@@ -20,7 +21,7 @@ const installCli = (namespace: string) =>
 
 describe('kratix-temporal install', () => {
   it('registers the search attributes in a fresh Temporal namespace so runs can be found by Promise', async () => {
-    const connection = await Connection.connect({ address: testTemporalAddress() });
+    const connection = await connectTemporalClient(testTemporalConnection());
     const namespace = `kt-${randomBytes(3).toString('hex')}`;
     try {
       await connection.workflowService.registerNamespace({

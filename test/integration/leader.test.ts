@@ -4,7 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import { startSystem } from '../../src/system.js';
 import { testKubeConfig, testKubeconfigPath } from '../support/cluster.js';
 import { waitUntil } from '../support/promises.js';
-import { testTemporalAddress } from '../support/temporal.js';
+import { testTemporalConnection } from '../support/temporal.js';
 
 interface Lease {
   spec?: { holderIdentity?: string; leaseTransitions?: number };
@@ -25,7 +25,7 @@ describe('controller leader election', () => {
     const start = (identity: string) =>
       startSystem({
         kubeconfig: testKubeconfigPath(),
-        temporalAddress: testTemporalAddress(),
+        temporal: testTemporalConnection(),
         workDir: tmpdir(),
         runWorker: false,
         leaderElection: { leaseName, identity, leaseDurationSeconds: 3, renewIntervalMs: 500 },

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { SA } from '../../src/core/search-attributes.js';
-import { testTemporalAddress, testTemporalClient } from '../support/temporal.js';
+import { connectTemporalWorker } from '../../src/temporal/connection.js';
+import { testTemporalClient, testTemporalConnection } from '../support/temporal.js';
 
 describe('Temporal dev server', () => {
   it('runs a workflow and finds it again by a custom search attribute', async () => {
     const taskQueue = `ping-${randomUUID()}`;
-    const connection = await NativeConnection.connect({ address: testTemporalAddress() });
+    const connection = await connectTemporalWorker(testTemporalConnection());
     const worker = await Worker.create({
       connection,
       taskQueue,

@@ -1,6 +1,6 @@
 import { MANUAL_RECONCILIATION_LABEL } from '../../src/core/constants.js';
 import { resourceWorkflowId } from '../../src/core/names.js';
-import { testTemporalAddress, testTemporalClient } from '../support/temporal.js';
+import { testTemporalClient, testTemporalConnection } from '../support/temporal.js';
 import { startSystem } from '../../src/system.js';
 import { testKubeconfigPath } from '../support/cluster.js';
 import { tmpdir } from 'node:os';
@@ -77,7 +77,7 @@ describe('configure triggers', () => {
     // A controller (re)starting re-lists and re-signals every object: that re-runs nothing.
     const restarted = await startSystem({
       kubeconfig: testKubeconfigPath(),
-      temporalAddress: testTemporalAddress(),
+      temporal: testTemporalConnection(),
       workDir: tmpdir(),
       runWorker: false,
       leaderElection: false, // act next to the test run's controller, like a restarted one would

@@ -73,8 +73,7 @@ export default async function globalSetup(): Promise<void> {
   worker.start();
   const system = await startSystem({
     kubeconfig: controllerKubeconfig,
-    temporalAddress: env.temporalAddress,
-    temporalNamespace: env.temporalNamespace,
+    temporal: env.temporal,
     workDir: path.join(dir, 'runs'),
     runWorker: false,
     relistIntervalMs: 60_000,

@@ -1,4 +1,9 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import {
+  connectTemporalClient,
+  plainTemporalConnection,
+  type TemporalConnectionConfig,
+} from '../../src/temporal/connection.js';
 
 export function testTemporalAddress(): string {
   const a = process.env.KRATIX_TEST_TEMPORAL_ADDRESS;
@@ -9,11 +14,17 @@ export function testTemporalAddress(): string {
   return a;
 }
 
+/** The test run's Temporal dev server (plaintext on loopback). */
+export function testTemporalConnection(): TemporalConnectionConfig {
+  return plainTemporalConnection(
+    testTemporalAddress(),
+    process.env.KRATIX_TEST_TEMPORAL_NAMESPACE ?? 'default',
+  );
+}
+
 export async function testTemporalClient(): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: testTemporalAddress() });
-  const client = new Client({
-    connection,
-    namespace: process.env.KRATIX_TEST_TEMPORAL_NAMESPACE ?? 'default',
-  });
+  const config = testTemporalConnection();
+  const connection = await connectTemporalClient(config);
+  const client = new Client({ connection, namespace: config.namespace });
   return { client, close: () => connection.close() };
 }
