@@ -9,10 +9,12 @@ import {
   waitForPromiseAvailable,
 } from '../support/promises.js';
 
-const can = async (verb: string, resource: string, ns: string, sa: string) =>
-  (
-    await kubectl(['auth', 'can-i', verb, resource, '-n', ns, `--as=system:serviceaccount:${sa}`])
-  ).stdout.trim();
+/** `resource` may name a subresource (`pods/log`); kubectl itself would read that as a name. */
+const can = async (verb: string, resource: string, ns: string, sa: string) => {
+  const [plural, sub] = resource.split('/');
+  const args = ['auth', 'can-i', verb, plural!, ...(sub ? [`--subresource=${sub}`] : [])];
+  return (await kubectl([...args, '-n', ns, `--as=system:serviceaccount:${sa}`])).stdout.trim();
+};
 
 describe('pipeline identity and RBAC', () => {
   it('creates the ServiceAccount and Role/ClusterRole bindings for the three permission cases', async () => {

@@ -182,7 +182,9 @@ EOF`,
           k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
         );
       }
-      expect(text).toContain('"phase":"Succeeded"'); // decoded: the activity results are readable
+      // Decoded payloads read as JSON text (a quoted field of the workflow input), so a secret in
+      // any payload would show here.
+      expect(text).toContain(`\\"promise\\":\\"${api.promise}\\"`);
       expect(text).toContain('runPipeline');
       expect(text).not.toContain('hunter2');
     } finally {
