@@ -3,14 +3,18 @@
 import { parseDuration } from './duration.js';
 import type { Pipeline } from './types.js';
 
+/** The pipeline-run part of the `kratix` ConfigMap's config (upstream's names where it has them). */
 export interface PlatformWorkflowConfig {
+  /** Finished pipeline Pods kept per object and pipeline (upstream: Jobs). */
   numberOfJobsToKeep?: number;
   workflows?: {
     defaultContainerSecurityContext?: Record<string, unknown>;
     defaultResources?: Record<string, unknown>;
     defaultImagePullPolicy?: string;
     jobOptions?: { defaultBackoffLimit?: number };
+    /** kubernetes executor: how long a pipeline Pod may wait (image, scheduling) before failing. */
     pipelinePendingTimeout?: string;
+    /** kubernetes executor: largest compressed result a pipeline Pod may hand back. */
     resultLimitBytes?: number;
   };
 }

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { CONFIG_MAP_NAME, KRATIX_GROUP, KRATIX_VERSION, PLATFORM_NAMESPACE } from '../core/constants.js';
 import type { KratixPromise, KubeObject, ResourceRef } from '../core/types.js';
 import { isConflict, isNotFound, mergePatch, type Kube } from './client.js';
+import type { PlatformWorkflowConfig } from '../core/pipeline-settings.js';
 
 const promiseApi = { group: KRATIX_GROUP, version: KRATIX_VERSION, plural: 'promises' };
 
@@ -133,23 +134,13 @@ export function patchPromiseMetadata(
   );
 }
 
-/** The platform-wide settings in ConfigMap `kratix` (key `config`, YAML), as upstream Kratix reads them. */
-/** The `config` key of ConfigMap kratix-platform-system/kratix (upstream's shape, plus ours). */
-export interface PlatformConfig {
+/**
+ * The platform-wide settings in ConfigMap kratix-platform-system/kratix (key `config`, YAML), as
+ * upstream Kratix reads them, plus ours. The pipeline-run part lives with its resolution rules.
+ */
+export interface PlatformConfig extends PlatformWorkflowConfig {
   reconciliationInterval?: string;
   promiseUpdateConcurrency?: number;
-  /** Finished pipeline Pods kept per object and pipeline (upstream: Jobs). */
-  numberOfJobsToKeep?: number;
-  workflows?: {
-    defaultContainerSecurityContext?: Record<string, unknown>;
-    defaultResources?: Record<string, unknown>;
-    defaultImagePullPolicy?: string;
-    jobOptions?: { defaultBackoffLimit?: number };
-    /** kubernetes executor: how long a pipeline Pod may wait (image, scheduling) before failing. */
-    pipelinePendingTimeout?: string;
-    /** kubernetes executor: largest compressed result a pipeline Pod may hand back. */
-    resultLimitBytes?: number;
-  };
 }
 
 let platformConfigCache: { at: number; value: PlatformConfig } | undefined;

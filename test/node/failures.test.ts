@@ -1,34 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createTestNamespace } from '../support/cluster.js';
-import {
-  applyPromise,
-  condition,
-  eventsFor,
-  isGone,
-  promiseFor,
-  resources,
-  shPipeline,
-  uniqueApi,
-  waitForPromiseAvailable,
-  waitUntil,
-} from '../support/promises.js';
+import { condition, eventsFor, isGone, shPipeline, waitUntil } from '../support/promises.js';
 import type { Pipeline } from '../../src/core/types.js';
-import { core, pipelinePods } from './support.js';
-
-/** A Promise with these resource configure pipelines, Available, and a Resource `r` of it. */
-async function resourceWith(base: string, configure: Pipeline[], extra: Partial<Pipeline['spec']> = {}) {
-  const api = uniqueApi(base);
-  const ns = await createTestNamespace(base);
-  await applyPromise(
-    promiseFor(api, {
-      workflows: { resource: { configure: configure.map((p) => ({ ...p, spec: { ...p.spec, ...extra } })) } },
-    }),
-  );
-  await waitForPromiseAvailable(api.promise);
-  const rs = resources(api, ns);
-  await rs.create('r', {});
-  return { api, ns, rs };
-}
+import { core, pipelinePods, resourceWith } from './support.js';
 
 const image = (p: Pipeline, img: string, pullPolicy?: 'Never' | 'IfNotPresent') => {
   p.spec.containers[0]!.image = img;
@@ -129,20 +102,9 @@ describe('kubernetes executor: failures are clear and never hang', () => {
   });
 
   it('re-attaches to the running Pod after the worker is killed: no second Pod, the run completes', async () => {
-    const api = uniqueApi('reattach');
-    const ns = await createTestNamespace('reattach');
-    await applyPromise(
-      promiseFor(api, {
-        workflows: {
-          resource: {
-            configure: [shPipeline('slow', ['sleep 10; echo "slow: done" > /kratix/metadata/status.yaml'])],
-          },
-        },
-      }),
-    );
-    await waitForPromiseAvailable(api.promise);
-    const rs = resources(api, ns);
-    await rs.create('r', {});
+    const { api, ns, rs } = await resourceWith('reattach', [
+      shPipeline('slow', ['sleep 10; echo "slow: done" > /kratix/metadata/status.yaml']),
+    ]);
     await waitUntil(
       'pipeline container running',
       async () => {

@@ -1,32 +1,12 @@
 import { MANUAL_RECONCILIATION_LABEL } from '../../src/core/constants.js';
-import { createTestNamespace } from '../support/cluster.js';
-import {
-  applyPromise,
-  promiseFor,
-  resources,
-  shPipeline,
-  uniqueApi,
-  waitForPromiseAvailable,
-  waitUntil,
-} from '../support/promises.js';
-import { pipelinePods } from './support.js';
+import { shPipeline, waitUntil } from '../support/promises.js';
+import { pipelinePods, resourceWith } from './support.js';
 
 describe('kubernetes executor: retention', () => {
   it('keeps the newest finished Pods per pipeline (numberOfJobsToKeep) and removes older ones', async () => {
-    const api = uniqueApi('keep');
-    const ns = await createTestNamespace('keep');
-    await applyPromise(
-      promiseFor(api, {
-        workflows: {
-          resource: {
-            configure: [shPipeline('tick', ['echo "runs: $(date +%s%N)" > /kratix/metadata/status.yaml'])],
-          },
-        },
-      }),
-    );
-    await waitForPromiseAvailable(api.promise);
-    const rs = resources(api, ns);
-    await rs.create('r', {});
+    const { api, ns, rs } = await resourceWith('keep', [
+      shPipeline('tick', ['echo "runs: $(date +%s%N)" > /kratix/metadata/status.yaml']),
+    ]);
     let last = await rs.waitFor('r', 'True');
     const seen = new Set<string>();
     for (const p of await pipelinePods(ns, api.promise)) seen.add(p.metadata!.name!);

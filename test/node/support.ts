@@ -1,7 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { testKubeConfig } from '../support/cluster.js';
+import type { Pipeline } from '../../src/core/types.js';
+import { createTestNamespace, testKubeConfig } from '../support/cluster.js';
+import {
+  applyPromise,
+  promiseFor,
+  resources,
+  uniqueApi,
+  waitForPromiseAvailable,
+} from '../support/promises.js';
 import { createBareRepo } from '../support/git-server.js';
 import { createDestination, createGitStateStore } from '../support/state-store.js';
 
@@ -26,4 +34,23 @@ export async function privateDestination(label: string): Promise<string> {
   await createGitStateStore(`store-${label}`, { url: `file://${bare}` });
   await createDestination(`dest-${label}`, { dest: label }, `store-${label}`);
   return bare;
+}
+
+/** A Promise with these resource configure pipelines, Available, and a Resource `r` of it. */
+export async function resourceWith(
+  base: string,
+  configure: Pipeline[],
+  extra: Partial<Pipeline['spec']> = {},
+) {
+  const api = uniqueApi(base);
+  const ns = await createTestNamespace(base);
+  await applyPromise(
+    promiseFor(api, {
+      workflows: { resource: { configure: configure.map((p) => ({ ...p, spec: { ...p.spec, ...extra } })) } },
+    }),
+  );
+  await waitForPromiseAvailable(api.promise);
+  const rs = resources(api, ns);
+  await rs.create('r', {});
+  return { api, ns, rs };
 }

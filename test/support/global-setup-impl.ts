@@ -1,15 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDevEnvironment, type DevEnvironment } from '../../src/infra/dev-environment.js';
 import { startSystem, type RunningSystem } from '../../src/system.js';
 import { writeWorkflowBundle } from '../../src/worker.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
+import { writeControllerKubeconfig } from './controller-identity.js';
 import { Kube } from '../../src/kube/client.js';
 import { ensureDefaultStateStore } from '../../src/statestore/default-store.js';
-import { applyManifestFile, CONTROLLER_RBAC_FILE } from '../../src/kube/install.js';
-import { serviceAccountKubeconfig } from '../../src/kube/identity.js';
-import { PLATFORM_NAMESPACE } from '../../src/core/constants.js';
 import { freePorts } from '../../src/infra/ports.js';
 
 declare global {
@@ -33,17 +31,7 @@ export default async function globalSetup(): Promise<void> {
   // The controller and worker run as the ServiceAccount of deploy/rbac/controller.yaml, so every
   // integration test also proves that least-privilege RBAC is enough.
   const admin = Kube.fromFile(env.kubeconfigPath);
-  await applyManifestFile(admin, CONTROLLER_RBAC_FILE);
-  const controllerKubeconfig = path.join(dir, 'controller.kubeconfig');
-  writeFileSync(
-    controllerKubeconfig,
-    await serviceAccountKubeconfig(
-      admin,
-      { name: 'kratix-temporal', namespace: PLATFORM_NAMESPACE },
-      24 * 3600,
-    ),
-    { mode: 0o600 },
-  );
+  const controllerKubeconfig = await writeControllerKubeconfig(admin, dir);
   admin.close();
   // Bundled once (as an image build would): worker starts and restarts then take about a second.
   const workflowBundle = path.join(dir, 'workflow-bundle.js');

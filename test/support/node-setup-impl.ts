@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PLATFORM_NAMESPACE } from '../../src/core/constants.js';
@@ -9,12 +9,12 @@ import { startTemporalServer, type TemporalServer } from '../../src/infra/tempor
 import { toolboxRootfs } from '../../src/infra/images.js';
 import { resolveBinary } from '../../src/infra/binaries.js';
 import { Kube } from '../../src/kube/client.js';
-import { serviceAccountKubeconfig } from '../../src/kube/identity.js';
-import { applyManifestFile, CONTROLLER_RBAC_FILE, installPlatform } from '../../src/kube/install.js';
+import { installPlatform } from '../../src/kube/install.js';
 import { buildPipelineHelperImage, PIPELINE_HELPER_IMAGE } from '../../src/pipeline-helper/image.js';
 import { ensureDefaultStateStore } from '../../src/statestore/default-store.js';
 import { writeWorkflowBundle } from '../../src/worker.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
+import { writeControllerKubeconfig } from './controller-identity.js';
 
 /** An image whose entrypoint (not a command) does the work, as upstream pipeline images do. */
 export const ENTRYPOINT_IMAGE = 'localhost/kratix-temporal/test-entrypoint:1';
@@ -85,17 +85,7 @@ async function setUp(dir: string, started: { stop: () => Promise<void> }[]): Pro
 
   const admin = Kube.fromFile(cp.kubeconfigPath);
   await installPlatform(admin);
-  await applyManifestFile(admin, CONTROLLER_RBAC_FILE);
-  const controllerKubeconfig = path.join(dir, 'controller.kubeconfig');
-  writeFileSync(
-    controllerKubeconfig,
-    await serviceAccountKubeconfig(
-      admin,
-      { name: 'kratix-temporal', namespace: PLATFORM_NAMESPACE },
-      24 * 3600,
-    ),
-    { mode: 0o600 },
-  );
+  const controllerKubeconfig = await writeControllerKubeconfig(admin, dir);
   const { repo } = await ensureDefaultStateStore(admin, dir);
   // Short enough for the tests to see: pending Pods fail after 20 s; 2 finished Pods kept.
   await admin.core.createNamespacedConfigMap({
