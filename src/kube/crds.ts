@@ -39,10 +39,22 @@ export async function waitCrdEstablished(kube: Kube, name: string, timeoutMs = 3
   }
 }
 
-export async function deleteCrd(kube: Kube, name: string): Promise<void> {
+/**
+ * Deletes the CRD and waits until it is gone: the API server removes its remaining objects first
+ * (finalizer customresourcecleanup.apiextensions.k8s.io), and a Promise delete that returned
+ * before then would leave the API visible after `kubectl delete promise --wait`. A CRD still
+ * there after `timeoutMs` is an error, so the caller (an activity) retries.
+ */
+export async function deleteCrd(kube: Kube, name: string, timeoutMs = 10_000): Promise<void> {
   try {
     await kube.custom.deleteClusterCustomObject({ ...CRD, name });
   } catch (err) {
     if (!isNotFound(err)) throw err;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (await readCrd(kube, name)) {
+    if (Date.now() > deadline)
+      throw new Error(`CRD ${name} is still being deleted after ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
