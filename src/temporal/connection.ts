@@ -403,7 +403,7 @@ export function connectHint(config: TemporalConnectionConfig, message: string): 
   // A server that refuses the client (certificate) may just close the connection, before or after
   // its alert reaches us.
   if (
-    /ConnectionReset|connection reset|ECONNRESET|socket hang up|connection closed|closed the connection|broken pipe/i.test(
+    /ConnectionReset|connection reset|ECONNRESET|socket hang up|connection closed|closed the connection|broken pipe|peer closed connection|UnexpectedEof/i.test(
       message,
     )
   )
