@@ -22,6 +22,8 @@ import type { ResolvedPipelineSettings } from './pipeline-settings.js';
 import type { Pipeline } from './types.js';
 
 export const INPUT_CONTAINER = 'kratix-input';
+/** Where every image carrying the helper has it: Node and the bundled src/pipeline-helper. */
+export const HELPER_COMMAND = ['/usr/local/bin/node', '/app/pipeline-helper.mjs'];
 export const COLLECT_CONTAINER = 'kratix-collect';
 export const WORKFLOW_ID_ANNOTATION = 'kratix-temporal.io/workflow-id';
 export const RUN_KEY_ANNOTATION = 'kratix-temporal.io/run';
@@ -164,6 +166,8 @@ function helperContainer(
     name,
     image: settings.helperImage,
     imagePullPolicy: 'IfNotPresent',
+    // Explicit, so the helper image and the all-in-one kratix-temporal image both work.
+    command: HELPER_COMMAND,
     args,
     env,
     volumeMounts: mounts,
