@@ -299,6 +299,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         settings,
         runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
         signal: ctx.cancellationSignal,
+        cancelRequested: () => ctx.cancellationDetails?.cancelRequested ?? false,
         onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
         onPending: async (p) => {
           // Once per distinct reason: the Pod's status repeats it every few seconds.

@@ -69,7 +69,10 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
     if (specHash === state.wantedHash && generation <= state.wantedGeneration) return;
     state.wantedGeneration = Math.max(generation, state.wantedGeneration);
     state.wantedHash = specHash;
-    if (state.phase === 'configuring') void cb.supersede();
+    // The run may have just finished (its child closed): then the signal fails, which is fine,
+    // since the loop sees the newer spec and runs again. Unhandled, it would fail the workflow task
+    // on every replay.
+    if (state.phase === 'configuring') cb.supersede().catch(() => undefined);
   });
   setHandler(reconcileSignal, ({ reason }) => {
     // "manual" wins: it is what a blocked delete waits for.

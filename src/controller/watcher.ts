@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { describeApiError } from '../kube/client.js';
 import { logger } from '../logger.js';
+import { WatchBackoff } from '../core/scheduling.js';
 
 export type WatchHandler<T> = (event: 'add' | 'update' | 'delete', obj: T) => void | Promise<void>;
 
@@ -18,7 +19,7 @@ type Informer<T extends k8s.KubernetesObject> = k8s.Informer<T> & k8s.ObjectCach
 export class ResilientInformer<T extends k8s.KubernetesObject> {
   private informer?: Informer<T>;
   private generation = 0;
-  private backoffMs = 1000;
+  private readonly backoff = new WatchBackoff();
   private stopped = false;
   private relistTimer?: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
@@ -46,26 +47,26 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       });
     }
     informer.on('connect', () => {
-      if (current()) this.backoffMs = 1000;
+      if (current()) this.backoff.connected(Date.now());
     });
     informer.on('error', (err: unknown) => {
       this.failed.set(informer, true);
       if (!current() || (err as Error)?.name === 'AbortError') return;
+      const retryInMs = this.backoff.failed(Date.now());
       // A just-created CRD's watch cache is not ready for a second or so: expected, not a warning.
       const level = /storage is \(re\)initializing/.test(describeApiError(err)) ? 'debug' : 'warn';
       logger[level](
-        { informer: this.name, err: describeApiError(err), retryInMs: this.backoffMs },
+        { informer: this.name, err: describeApiError(err), retryInMs },
         'watch failed; restarting',
       );
-      this.scheduleRestart();
+      this.scheduleRestart(retryInMs);
     });
     return informer;
   }
 
-  private scheduleRestart(): void {
+  private scheduleRestart(delayMs: number): void {
     clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => void this.restart(), this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+    this.restartTimer = setTimeout(() => void this.restart(), delayMs);
   }
 
   private async safe(ev: 'add' | 'update' | 'delete', obj: T): Promise<void> {
@@ -85,8 +86,9 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       await informer.start(); // list failures arrive as 'error' events (which schedule a restart)
     } catch (err) {
       if (informer !== this.informer || this.stopped) return;
-      logger.warn({ informer: this.name, err: describeApiError(err) }, 'list failed; retrying');
-      this.scheduleRestart();
+      const retryInMs = this.backoff.failed(Date.now());
+      logger.warn({ informer: this.name, err: describeApiError(err), retryInMs }, 'list failed; retrying');
+      this.scheduleRestart(retryInMs);
       return;
     }
     // Objects the old informer knew that the new list lacks were deleted while we were not

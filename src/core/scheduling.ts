@@ -19,3 +19,35 @@ export function failureBackoffMs(consecutiveFailures: number, intervalMs: number
 export function requeueDelayMs(failures: number, baseMs = 250, maxMs = 60_000): number {
   return Math.min(baseMs * 2 ** Math.max(0, failures - 1), maxMs);
 }
+
+/**
+ * Restart delays of a watch: doubling from `baseMs` to `maxMs`. A watch that (re)connects and then
+ * fails again soon is still failing: the delay resets only after it stayed healthy for
+ * `healthyMs` (a `connect` alone does not count; the API server may accept and drop it at once).
+ */
+export class WatchBackoff {
+  private delayMs: number;
+  private connectedAt: number | undefined;
+
+  constructor(
+    private readonly baseMs = 1000,
+    private readonly maxMs = 30_000,
+    private readonly healthyMs = 30_000,
+  ) {
+    this.delayMs = baseMs;
+  }
+
+  connected(now: number): void {
+    this.connectedAt = now;
+  }
+
+  /** The delay before the next restart, after a failure at `now`. */
+  failed(now: number): number {
+    if (this.connectedAt !== undefined && now - this.connectedAt >= this.healthyMs)
+      this.delayMs = this.baseMs;
+    this.connectedAt = undefined;
+    const delay = this.delayMs;
+    this.delayMs = Math.min(this.delayMs * 2, this.maxMs);
+    return delay;
+  }
+}

@@ -182,6 +182,9 @@ export class KubernetesExecutor implements PipelineExecutor {
     try {
       for (let tick = 0; ; tick++) {
         if (req.signal.aborted) {
+          // Abandoned (timed out, worker stopping): the Pod runs on for the retry to re-attach.
+          if (!req.cancelRequested())
+            throw new Error(`pipeline attempt abandoned; Pod ${namespace}/${name} left running`);
           await this.deletePod(namespace, name);
           throw new Error(`pipeline run cancelled; Pod ${namespace}/${name} deleted`);
         }

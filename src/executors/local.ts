@@ -39,7 +39,33 @@ export class LocalExecutor implements PipelineExecutor {
     private readonly opts: { bwrap?: string; kubectl?: string } = {},
   ) {}
 
+  /** Runs in progress in this process, by run directory. */
+  private static readonly running = new Map<string, { stop: AbortController; done: Promise<unknown> }>();
+
+  /**
+   * One attempt owns a run directory at a time: a retry that arrives while an older attempt of the
+   * same run still runs here (the server gave up on its heartbeats, e.g. during a Temporal outage)
+   * stops that attempt and waits for its processes to exit before it resumes the run.
+   */
   async run(req: PipelineRunRequest): Promise<PipelineRunOutcome> {
+    const earlier = LocalExecutor.running.get(req.runDir);
+    if (earlier) {
+      earlier.stop.abort();
+      await earlier.done.catch(() => undefined);
+    }
+    const stop = new AbortController();
+    const signal = AbortSignal.any([req.signal, stop.signal]);
+    const done = this.runExclusively({ ...req, signal });
+    const entry = { stop, done };
+    LocalExecutor.running.set(req.runDir, entry);
+    try {
+      return await done;
+    } finally {
+      if (LocalExecutor.running.get(req.runDir) === entry) LocalExecutor.running.delete(req.runDir);
+    }
+  }
+
+  private async runExclusively(req: PipelineRunRequest): Promise<PipelineRunOutcome> {
     // env/envFrom are resolved here, in the pipeline namespace: values reach the process
     // environment only (a missing Secret throws EnvResolutionError naming it).
     const containers: ContainerRun[] = await Promise.all(

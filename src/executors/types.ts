@@ -25,6 +25,12 @@ export interface PipelineRunRequest {
   /** Local executor: the run's folder (deterministic, so a retry on the same host resumes). */
   runDir: string;
   signal: AbortSignal;
+  /**
+   * After `signal` fired: whether the workflow asked to stop the run (delete during configure), as
+   * opposed to this attempt being abandoned (timed out, worker shutting down) while a retry of it
+   * may already be taking over. Only the first may stop what a retry could re-attach to.
+   */
+  cancelRequested: () => boolean;
   onProgress: (p: { container: string; index: number }) => void;
   /** The run cannot go on by itself yet (image pull, scheduling, missing Secret): tell the user. */
   onPending: (p: { reason: string; message: string }) => Promise<void>;
