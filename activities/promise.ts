@@ -9,13 +9,13 @@ import {
   MANAGED_BY_LABEL,
   PROMISE_NAME_LABEL,
 } from '../src/core/constants.js';
-import { apiTarget, resourceCrdFor } from '../src/core/crd.js';
+import { apiTarget, crdClaim, resourceCrdFor } from '../src/core/crd.js';
 import { resourceWorkflowId } from '../src/core/names.js';
 import { findCondition, setCondition } from '../src/core/status.js';
 import type { Condition, KratixPromise, KubeObject } from '../src/core/types.js';
 import { validatePromise } from '../src/core/validation.js';
 import { describeApiError, isNotFound, statusCode } from '../src/kube/client.js';
-import { applyCrd, deleteCrd, waitCrdEstablished } from '../src/kube/crds.js';
+import { applyCrd, deleteCrd, readCrd, waitCrdEstablished } from '../src/kube/crds.js';
 import { recordEvent } from '../src/kube/events.js';
 import { grantResourceAccess } from '../src/kube/install.js';
 import { connectTemporalClient } from '../src/temporal/connection.js';
@@ -61,11 +61,52 @@ export function promiseActivities(deps: ActivityDeps) {
     });
   }
 
-  async function refuse(p: KratixPromise, problems: string[], generation: number): Promise<never> {
-    const message = `Invalid Promise: ${problems.join('; ')}`;
-    await setAvailable(p, { status: 'False', reason: 'InvalidPromise', message }, message, generation);
-    await recordEvent(kube, target(p), 'Warning', 'InvalidPromise', message);
+  /**
+   * Refuses the Promise: Available=False with `reason`, a Warning event, and a non-retryable
+   * failure (the lifecycle's backoff tries again later, e.g. once a conflicting owner is gone).
+   */
+  async function refuse(
+    p: KratixPromise,
+    problems: string[],
+    generation: number,
+    reason = 'InvalidPromise',
+    prefix = 'Invalid Promise',
+  ): Promise<never> {
+    const message = `${prefix}: ${problems.join('; ')}`;
+    await setAvailable(p, { status: 'False', reason, message }, message, generation);
+    await recordEvent(kube, target(p), 'Warning', reason, message);
     throw ApplicationFailure.nonRetryable(message, 'InvalidPromise');
+  }
+
+  /**
+   * Why `p` may not install its API's CRD (undefined: it may). A CRD belongs to the Promise whose
+   * name and uid it records; one another live Promise owns, or that kratix-temporal did not
+   * create, is never taken over. A CRD whose owner is gone (a forced delete) is adopted.
+   */
+  async function crdConflict(p: KratixPromise): Promise<string | undefined> {
+    const crdName = p.spec?.api?.metadata?.name;
+    if (!crdName) return undefined;
+    const claim = crdClaim(await readCrd(kube, crdName), { name: p.metadata.name, uid: p.metadata.uid });
+    if (claim.kind === 'foreign')
+      return (
+        `CustomResourceDefinition ${crdName} already exists and was not installed by a Promise ` +
+        `(no ${MANAGED_BY_LABEL}=${MANAGED_BY} label); a Promise never takes over an existing API`
+      );
+    if (claim.kind !== 'promise') return undefined;
+    const owner = claim.name === p.metadata.name ? undefined : await readPromise(kube, claim.name);
+    if (!owner || (claim.uid && owner.metadata.uid !== claim.uid)) return undefined;
+    return (
+      `CustomResourceDefinition ${crdName} belongs to Promise "${claim.name}"; two Promises cannot ` +
+      `share an API (change spec.api's group or names, or delete Promise "${claim.name}" first)`
+    );
+  }
+
+  /** True when the Promise's CRD exists and was installed for this Promise (name and uid). */
+  async function ownsCrd(p: KratixPromise): Promise<boolean> {
+    const crdName = p.spec?.api?.metadata?.name;
+    if (!crdName) return false;
+    const claim = crdClaim(await readCrd(kube, crdName), { name: p.metadata.name, uid: p.metadata.uid });
+    return claim.kind === 'ours';
   }
 
   /**
@@ -87,10 +128,12 @@ export function promiseActivities(deps: ActivityDeps) {
 
     const api = p.spec?.api;
     if (api) {
+      const conflict = await crdConflict(p);
+      if (conflict) await refuse(p, [conflict], input.generation, 'APIConflict', 'Promise refused');
       try {
         const t = apiTarget(api);
         if (t) await grantResourceAccess(kube, p.metadata.name, t);
-        await applyCrd(kube, resourceCrdFor(p.metadata.name, api));
+        await applyCrd(kube, resourceCrdFor(p.metadata.name, api, p.metadata.uid));
       } catch (err) {
         const code = statusCode(err);
         if (code === 422 || code === 400)
@@ -214,7 +257,8 @@ export function promiseActivities(deps: ActivityDeps) {
   /** Promise delete, step 1: delete every resource and wait until their delete workflows let them go. */
   async function deleteResourcesOfPromise(input: { name: string }) {
     const p = await readPromise(kube, input.name);
-    if (!p) return { deleted: 0 };
+    // The Resources of an API this Promise does not own (refused) are another Promise's.
+    if (!p || !(await ownsCrd(p))) return { deleted: 0 };
     const t = apiTarget(p.spec?.api);
     const items = await listResources(p);
     for (const r of items) {
@@ -270,7 +314,8 @@ export function promiseActivities(deps: ActivityDeps) {
   async function finishPromiseDelete(input: { name: string; uid: string }) {
     const p = await readPromise(kube, input.name);
     if (p && p.metadata.uid === input.uid) {
-      if (p.spec?.api?.metadata?.name) await deleteCrd(kube, p.spec.api.metadata.name);
+      // Only the CRD this Promise installed: a refused Promise's API belongs to someone else.
+      if (p.spec?.api?.metadata?.name && (await ownsCrd(p))) await deleteCrd(kube, p.spec.api.metadata.name);
       const labelSelector = `${PROMISE_NAME_LABEL}=${input.name},${MANAGED_BY_LABEL}=${MANAGED_BY}`;
       const ignore404 = (err: unknown) => {
         if (!isNotFound(err)) throw err;

@@ -5,6 +5,8 @@ export const KRATIX_VERSION = 'v1alpha1';
 export const DELETE_FINALIZER = 'kratix.io/delete-workflows';
 export const MANUAL_RECONCILIATION_LABEL = 'kratix.io/manual-reconciliation';
 export const PROMISE_NAME_LABEL = 'kratix.io/promise-name';
+/** On a Promise's CRD: the uid of the Promise that installed it (with PROMISE_NAME_LABEL, its owner). */
+export const PROMISE_UID_ANNOTATION = 'kratix.io/promise-uid';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'kratix-temporal';
 export const CONFIG_MAP_NAME = 'kratix';

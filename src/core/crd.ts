@@ -1,5 +1,5 @@
 import type { CrdSpec, CrdVersion, KubeObject } from './types.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, PROMISE_NAME_LABEL } from './constants.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, PROMISE_NAME_LABEL, PROMISE_UID_ANNOTATION } from './constants.js';
 
 /** The status schema every Promise API gets: keeps whatever pipelines write, declares what we set. */
 export const RESOURCE_STATUS_SCHEMA = {
@@ -41,6 +41,7 @@ const DEFAULT_COLUMNS = [
 export function resourceCrdFor(
   promise: string,
   api: KubeObject & { spec?: CrdSpec },
+  promiseUid?: string,
 ): KubeObject & { spec: CrdSpec } {
   const spec = api.spec as CrdSpec;
   const versions: CrdVersion[] = spec.versions.map((v) => {
@@ -69,7 +70,14 @@ export function resourceCrdFor(
         [PROMISE_NAME_LABEL]: promise,
         [MANAGED_BY_LABEL]: MANAGED_BY,
       },
-      ...(api.metadata.annotations ? { annotations: api.metadata.annotations } : {}),
+      ...(api.metadata.annotations || promiseUid
+        ? {
+            annotations: {
+              ...(api.metadata.annotations ?? {}),
+              ...(promiseUid ? { [PROMISE_UID_ANNOTATION]: promiseUid } : {}),
+            },
+          }
+        : {}),
     },
     spec: { ...spec, scope: spec.scope ?? 'Namespaced', versions },
   };
@@ -89,4 +97,29 @@ export function apiTarget(
     plural: s.names.plural,
     namespaced: s.scope !== 'Cluster',
   };
+}
+
+/**
+ * Who a CRD that already exists belongs to, seen from the Promise `promise`:
+ * - `free`: no CRD yet;
+ * - `ours`: installed for this Promise (same name, and the same uid when the CRD records one:
+ *   CRDs installed before the uid was recorded carry only the name);
+ * - `promise`: installed for another Promise (or an earlier Promise of the same name) — the caller
+ *   checks whether that owner still exists;
+ * - `foreign`: not created by kratix-temporal at all (no managed-by label).
+ */
+export type CrdClaim =
+  { kind: 'free' } | { kind: 'ours' } | { kind: 'promise'; name: string; uid?: string } | { kind: 'foreign' };
+
+export function crdClaim(
+  crd: Pick<KubeObject, 'metadata'> | undefined,
+  promise: { name: string; uid?: string },
+): CrdClaim {
+  if (!crd) return { kind: 'free' };
+  const labels = crd.metadata.labels ?? {};
+  const owner = labels[PROMISE_NAME_LABEL];
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY || !owner) return { kind: 'foreign' };
+  const uid = crd.metadata.annotations?.[PROMISE_UID_ANNOTATION];
+  if (owner === promise.name && (!uid || !promise.uid || uid === promise.uid)) return { kind: 'ours' };
+  return { kind: 'promise', name: owner, ...(uid ? { uid } : {}) };
 }
