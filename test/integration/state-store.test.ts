@@ -117,13 +117,17 @@ describe('GitOps state store', () => {
     co = checkout(bare);
     expect(filesUnder(co, dir)).toEqual(['three.yaml']);
     const commits = gitLog(bare).length;
-    // A manual re-run with unchanged output makes no commit.
+    // A manual re-run with unchanged output makes no commit (waiting for the re-run to finish, not
+    // just for the label to go, so git is read after the re-run wrote what it would write).
+    const lastRun = (await pinned.get('app')).status?.lastSuccessfulConfigureWorkflowTime;
     await pinned.patch('app', { metadata: { labels: { 'kratix.io/manual-reconciliation': 'true' } } });
-    await waitUntil(
-      'label removed',
-      async () => !(await pinned.get('app')).metadata.labels?.['kratix.io/manual-reconciliation'],
-    );
-    await pinned.waitFor('app', 'True');
+    await waitUntil('the manual re-run finished', async () => {
+      const o = await pinned.get('app');
+      return !o.metadata.labels?.['kratix.io/manual-reconciliation'] &&
+        o.status?.lastSuccessfulConfigureWorkflowTime !== lastRun
+        ? o
+        : undefined;
+    });
     expect(gitLog(bare)).toHaveLength(commits);
 
     // Promise selector AND pipeline selectors: lands in prod-path only.
@@ -262,8 +266,9 @@ describe('GitOps state store', () => {
     // Writes that queue up are folded into group commits: no commit lost, each resource named.
     const log = execFileSync('git', ['-C', bare, 'log', '--format=%B', 'main'], { encoding: 'utf8' });
     const commits = gitLog(bare).length;
+    // Fewer commits than resources: without group commits there would be one per resource.
     expect(commits).toBeGreaterThanOrEqual(1);
-    expect(commits).toBeLessThanOrEqual(20);
+    expect(commits).toBeLessThan(20);
     for (const n of names) expect(log).toContain(`${ns}/${n}: pipeline render`);
     const merges = execFileSync('git', ['-C', bare, 'log', '--merges', '--oneline', 'main'], {
       encoding: 'utf8',

@@ -1,5 +1,6 @@
 import { MANUAL_RECONCILIATION_LABEL } from '../../src/core/constants.js';
 import { resourceWorkflowId } from '../../src/core/names.js';
+import type { LifecycleState } from '../../workflows/definitions.js';
 import { testTemporalClient, testTemporalConnection } from '../support/temporal.js';
 import { startSystem } from '../../src/system.js';
 import { testKubeconfigPath } from '../support/cluster.js';
@@ -52,12 +53,29 @@ describe('configure triggers', () => {
     const before = (await rs.get('r1')).status?.runs as number;
     await waitUntil('an interval re-run', async () => ((await rs.get('r1')).status?.runs as number) > before);
 
-    // Manual label: a run happens and the label disappears.
+    // Manual label: a run happens and the label disappears. (The 3 s interval also re-runs, so
+    // the count alone would not prove the label worked: the run's reason says why it ran.)
     await rs.patch('r1', { metadata: { labels: { [MANUAL_RECONCILIATION_LABEL]: 'true' } } });
     await waitUntil(
       'manual label removed',
       async () => (await rs.get('r1')).metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === undefined,
     );
+    const { client, close } = await testTemporalClient();
+    try {
+      const id = resourceWorkflowId({
+        promise: api.promise,
+        namespace: ns,
+        name: 'r1',
+        uid: first.metadata.uid!,
+      });
+      const manualRun = await waitUntil('a run with reason "manual"', async () => {
+        const state = await client.workflow.getHandle(id).query<LifecycleState>('state');
+        return state.lastRuns.find((r) => r.reason === 'manual' && r.outcome === 'succeeded');
+      });
+      expect(manualRun.generation).toBe(2);
+    } finally {
+      await close();
+    }
 
     // Stop the 3-second cadence: deleting ends the lifecycle (the finalizer is released).
     await rs.delete('r1');
