@@ -15,7 +15,8 @@ import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createWorker, type ExecutorName } from './worker.js';
 
 export interface SystemOptions {
-  kubeconfig: string;
+  /** Kubeconfig file; undefined: client-node's default (in a Pod: its ServiceAccount). */
+  kubeconfig: string | undefined;
   /** Where and how to reach Temporal (src/temporal/connection.ts). */
   temporal: TemporalConnectionConfig;
   workDir: string;

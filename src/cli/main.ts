@@ -74,7 +74,9 @@ async function runComponents(
   parts: { runController: boolean; runWorker: boolean },
 ): Promise<void> {
   const kubeconfig = o.kubeconfig ?? process.env.KUBECONFIG;
-  if (!kubeconfig) throw new Error('set --kubeconfig or KUBECONFIG');
+  // In a Pod, no kubeconfig means the Pod's ServiceAccount (client-node's in-cluster config).
+  if (!kubeconfig && !process.env.KUBERNETES_SERVICE_HOST)
+    throw new Error('set --kubeconfig or KUBECONFIG (in a Pod: neither, its ServiceAccount is used)');
   const system = await startSystem({
     kubeconfig,
     temporal: resolveTemporalConnection(o),
@@ -142,7 +144,10 @@ const withTemporal = (cmd: Command) =>
   );
 
 const withKubeconfig = (cmd: Command) =>
-  cmd.option('--kubeconfig <path>', 'kubeconfig of the platform cluster (default: $KUBECONFIG)');
+  cmd.option(
+    '--kubeconfig <path>',
+    'kubeconfig of the platform cluster (default: $KUBECONFIG; in a Pod: its ServiceAccount)',
+  );
 
 const common = (cmd: Command) =>
   withTemporal(withKubeconfig(cmd))
@@ -178,8 +183,8 @@ common(
   )
   .option(
     '--helper-image <image>',
-    "image of the kubernetes executor's input/collect containers",
-    PIPELINE_HELPER_IMAGE,
+    "image of the kubernetes executor's input/collect containers (env KRATIX_HELPER_IMAGE; deploy/ sets it to the worker's own image)",
+    process.env.KRATIX_HELPER_IMAGE || PIPELINE_HELPER_IMAGE,
   )
   .action((o: RunOpts) => runComponents(o, { runController: false, runWorker: true }));
 

@@ -199,7 +199,7 @@ export function isStaticElf(file: string): boolean {
   return true;
 }
 
-function staticBusybox(): string {
+export function staticBusybox(): string {
   for (const candidate of [process.env.KRATIX_TEMPORAL_BUSYBOX, '/usr/bin/busybox', '/bin/busybox']) {
     if (candidate && existsSync(candidate) && isStaticElf(candidate)) return candidate;
   }

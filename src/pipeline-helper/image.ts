@@ -16,7 +16,7 @@ export const PROJECT_VERSION = (
 export const PIPELINE_HELPER_IMAGE = `localhost/kratix-temporal/pipeline-helper:${PROJECT_VERSION}`;
 
 /** The helper as one ES module with its dependencies (esbuild, at image build time). */
-async function bundleHelper(): Promise<string> {
+export async function bundleHelper(): Promise<string> {
   const { build } = await import('esbuild');
   const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
   const result = await build({
@@ -32,17 +32,29 @@ async function bundleHelper(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-/** The running Node binary and the shared libraries it needs (from ldd), at the same paths. */
-function nodeRuntime(): RootfsEntry[] {
-  const node = realpathSync(process.execPath);
-  const libs = execFileSync('ldd', [node], { encoding: 'utf8' })
+/** The shared libraries (from ldd) a dynamically linked executable needs. */
+export function sharedLibraries(executable: string): string[] {
+  return execFileSync('ldd', [executable], { encoding: 'utf8' })
     .split('\n')
     .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
     .filter((p): p is string => !!p);
-  return [
-    { path: 'usr/local/bin/node', type: 'file', source: node, mode: 0o755 },
-    ...libs.map((lib): RootfsEntry => ({ path: lib, type: 'file', source: realpathSync(lib), mode: 0o755 })),
-  ];
+}
+
+/** Library entries at their own paths, one per path, for any number of executables. */
+export function libraryEntries(executables: string[]): RootfsEntry[] {
+  const libs = [...new Set(executables.flatMap(sharedLibraries))];
+  return libs.map((lib): RootfsEntry => ({
+    path: lib,
+    type: 'file',
+    source: realpathSync(lib),
+    mode: 0o755,
+  }));
+}
+
+/** The running Node binary and the shared libraries it needs (from ldd), at the same paths. */
+export function nodeRuntime(): RootfsEntry[] {
+  const node = realpathSync(process.execPath);
+  return [{ path: 'usr/local/bin/node', type: 'file', source: node, mode: 0o755 }, ...libraryEntries([node])];
 }
 
 export async function buildPipelineHelperImage(): Promise<OciArchive> {
