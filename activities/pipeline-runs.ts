@@ -15,6 +15,8 @@ import {
 } from '../src/core/types.js';
 import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
 import { EnvResolutionError } from '../src/kube/env.js';
+import { describeApiError, statusCode } from '../src/kube/client.js';
+import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
 import { recordEvent } from '../src/kube/events.js';
 import { applyPipelineIdentity } from '../src/kube/identity.js';
 import { readPlatformConfig, removeFinalizerPatch, removeLabelPatch } from '../src/kube/objects.js';
@@ -170,7 +172,29 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const promise = await promiseOf(kube, input.ref);
     const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
     const id = pipelineIdentity(acc.subject(input.action), pipeline);
-    await applyPipelineIdentity(kube, id);
+    // The policy may have tightened since the Promise was installed.
+    const denials = pipelinePermissionDenials(pipeline, (await readPlatformConfig(kube)).pipelinePermissions);
+    if (denials.length)
+      throw await failPipeline(
+        acc,
+        input.action,
+        input.pipeline,
+        `its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`,
+      );
+    try {
+      await applyPipelineIdentity(kube, id);
+    } catch (err) {
+      // Invalid (422) or malformed (400): retrying cannot help, so fail the run and say why.
+      const code = statusCode(err);
+      if (code === 422 || code === 400)
+        throw await failPipeline(
+          acc,
+          input.action,
+          input.pipeline,
+          `the API server rejected its ServiceAccount or RBAC: ${describeApiError(err)}`,
+        );
+      throw err;
+    }
     return { serviceAccount: id.serviceAccount.name, namespace: id.serviceAccount.namespace };
   }
 

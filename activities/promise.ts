@@ -14,6 +14,7 @@ import { resourceWorkflowId } from '../src/core/names.js';
 import { findCondition, setCondition } from '../src/core/status.js';
 import type { Condition, KratixPromise, KubeObject } from '../src/core/types.js';
 import { validatePromise } from '../src/core/validation.js';
+import { permissionsNotAllowedMessage, promisePermissionDenials } from '../src/core/permissions.js';
 import { describeApiError, isNotFound, statusCode } from '../src/kube/client.js';
 import { applyCrd, deleteCrd, readCrd, waitCrdEstablished } from '../src/kube/crds.js';
 import { recordEvent } from '../src/kube/events.js';
@@ -125,6 +126,15 @@ export function promiseActivities(deps: ActivityDeps) {
     const intervalMs = await reconcileIntervalMs(kube, p);
     const problems = validatePromise(p);
     if (problems.length) await refuse(p, problems, input.generation);
+    const denials = promisePermissionDenials(p, (await readPlatformConfig(kube)).pipelinePermissions);
+    if (denials.length)
+      await refuse(
+        p,
+        [permissionsNotAllowedMessage(denials)],
+        input.generation,
+        'PermissionsNotAllowed',
+        'Promise refused',
+      );
 
     const api = p.spec?.api;
     if (api) {

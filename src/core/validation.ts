@@ -1,3 +1,4 @@
+import { promisePermissionProblems } from './permissions.js';
 import type { CrdSpec, KratixPromise, Pipeline } from './types.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -26,6 +27,7 @@ export function validatePromise(promise: KratixPromise): string[] {
     problems.push(...validatePipelines(pipelines, where));
   }
   if (spec.api !== undefined) problems.push(...validateApi(spec.api));
+  problems.push(...promisePermissionProblems(promise));
   return problems;
 }
 

@@ -3,6 +3,7 @@ import { CONFIG_MAP_NAME, KRATIX_GROUP, KRATIX_VERSION, PLATFORM_NAMESPACE } fro
 import type { KratixPromise, KubeObject, ResourceRef } from '../core/types.js';
 import { isConflict, isNotFound, mergePatch, type Kube } from './client.js';
 import type { PlatformWorkflowConfig } from '../core/pipeline-settings.js';
+import type { PipelinePermissionsPolicy } from '../core/permissions.js';
 
 const promiseApi = { group: KRATIX_GROUP, version: KRATIX_VERSION, plural: 'promises' };
 
@@ -141,6 +142,8 @@ export function patchPromiseMetadata(
 export interface PlatformConfig extends PlatformWorkflowConfig {
   reconciliationInterval?: string;
   promiseUpdateConcurrency?: number;
+  /** Limits on what pipelines' rbac.permissions may ask for; unset: anything. */
+  pipelinePermissions?: PipelinePermissionsPolicy;
 }
 
 let platformConfigCache: { at: number; value: PlatformConfig } | undefined;
