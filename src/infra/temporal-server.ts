@@ -12,10 +12,20 @@ export interface TemporalServer {
   address: string;
   uiUrl: string;
   namespace: string;
+  ports: TemporalPorts;
   stop(): Promise<void>;
 }
 
+export interface TemporalPorts {
+  port: number;
+  uiPort: number;
+  httpPort: number;
+  metricsPort: number;
+}
+
 export interface TemporalServerOptions {
+  /** Listen on these ports (e.g. those of a server being restarted); free ports by default. */
+  ports?: TemporalPorts;
   /** Directory for the log file (and the SQLite file if `dbFile` is relative). */
   dir: string;
   /** Persist state in this SQLite file; in-memory when unset. */
@@ -29,7 +39,10 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   mkdirSync(opts.dir, { recursive: true });
   const bin = resolveBinary('temporal');
   const namespace = opts.namespace ?? 'default';
-  const [port, uiPort, httpPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];
+  // A restart (fault tests, `dev`) reuses the ports, so clients reconnect to the same address.
+  const [port, uiPort, httpPort, metricsPort] = opts.ports
+    ? [opts.ports.port, opts.ports.uiPort, opts.ports.httpPort, opts.ports.metricsPort]
+    : ((await freePorts(4)) as [number, number, number, number]);
   const args = [
     'server',
     'start-dev',
@@ -66,5 +79,11 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     await group.stop();
     throw err;
   }
-  return { address, uiUrl, namespace, stop: () => group.stop() };
+  return {
+    address,
+    uiUrl,
+    namespace,
+    ports: { port, uiPort, httpPort, metricsPort },
+    stop: () => group.stop(),
+  };
 }
