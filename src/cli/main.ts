@@ -8,6 +8,7 @@ import { replay } from './replay.js';
 import { startSystem } from '../system.js';
 import { EXECUTORS, writeWorkflowBundle, type ExecutorName } from '../worker.js';
 import { PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
+import { resolveHelperImage } from '../kube/own-image.js';
 import { logger } from '../logger.js';
 import {
   DEFAULT_TEMPORAL_ADDRESS,
@@ -82,7 +83,13 @@ async function runComponents(
     temporal: resolveTemporalConnection(o),
     workDir: path.resolve(o.workDir),
     executor: o.executor,
-    helperImage: o.helperImage,
+    helperImage:
+      parts.runWorker && o.executor === 'kubernetes'
+        ? await resolveHelperImage(o.helperImage, kubeconfig).then(({ image, source }) => {
+            logger.info({ image, source }, 'pipeline helper image');
+            return image;
+          })
+        : undefined,
     metricsAddress: o.metricsAddress,
     temporalMetricsAddress: o.temporalMetricsAddress,
     workflowBundlePath: o.workflowBundle && path.resolve(o.workflowBundle),
@@ -183,8 +190,7 @@ common(
   )
   .option(
     '--helper-image <image>',
-    "image of the kubernetes executor's input/collect containers (env KRATIX_HELPER_IMAGE; deploy/ sets it to the worker's own image)",
-    process.env.KRATIX_HELPER_IMAGE || PIPELINE_HELPER_IMAGE,
+    `image of the kubernetes executor's input/collect containers (env KRATIX_HELPER_IMAGE; in a Pod with env POD_NAME and POD_NAMESPACE: its own image; default ${PIPELINE_HELPER_IMAGE})`,
   )
   .action((o: RunOpts) => runComponents(o, { runController: false, runWorker: true }));
 
