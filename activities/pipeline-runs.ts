@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { DELETE_FINALIZER, MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
 import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
+import { runDirName } from '../src/core/names.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
 import {
   isPromiseRef,
@@ -65,7 +66,7 @@ function conditionsWith(obj: KubeObject, c: Condition): Condition[] {
 
 /** Folder of one run: the same on every retry of an activity, so a retry resumes. */
 function runRoot(deps: ActivityDeps, runId: string): string {
-  return path.join(deps.workDir, 'runs', runId.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  return path.join(deps.workDir, 'runs', runDirName(runId));
 }
 
 /**
@@ -382,7 +383,20 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const kratix = withPhase(latest, name, 'Succeeded');
     if (destinations.length)
       kratix.destinations = { ...recordedDestinations(latest), [name]: destinations.join(',') };
-    await acc.patchStatus({ ...merged, kratix });
+    try {
+      await acc.patchStatus({ ...merged, kratix });
+    } catch (err) {
+      // Too large (413) or invalid (422) for the API server: retrying the same status cannot help.
+      const code = statusCode(err);
+      if (code === 413 || code === 422)
+        throw await failPipeline(
+          acc,
+          action,
+          name,
+          `the API server refused the status from /kratix/metadata/status.yaml: ${describeApiError(err)}`,
+        );
+      throw err;
+    }
     await recordEvent(
       kube,
       acc.event,

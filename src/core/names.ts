@@ -54,3 +54,17 @@ export function configureRunId(parentId: string, n: number): string {
 export function deleteRunId(parentId: string): string {
   return `${parentId}/delete`;
 }
+
+/**
+ * The folder name of a pipeline run (`runId` is a workflow id): path-safe, and at most `max`
+ * characters so a 253-character Resource name stays under the 255-byte file-name limit. A long
+ * lifecycle part is shortened with a hash of all of it; the `_configure_<n>` tail is kept so the
+ * runs of one lifecycle still share a prefix (earlier runs are pruned by it).
+ */
+export function runDirName(runId: string, max = 160): string {
+  const safe = runId.replace(/[^A-Za-z0-9._-]+/g, '_');
+  if (safe.length <= max) return safe;
+  const m = /^(.*)(_configure_\d+)$/.exec(safe);
+  const [base, tail] = m ? [m[1]!, m[2]!] : [safe, ''];
+  return `${shortenName(base, max - tail.length)}${tail}`;
+}

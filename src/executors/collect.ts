@@ -1,6 +1,11 @@
 import { parseAllDocuments, parse } from 'yaml';
 import { checkStatusDocument } from '../core/status.js';
-import { PipelineOutputError, type OutputFile, type PipelineFiles } from './pipeline-files.js';
+import {
+  checkPipelineFileSizes,
+  PipelineOutputError,
+  type OutputFile,
+  type PipelineFiles,
+} from './pipeline-files.js';
 
 export { PipelineOutputError, type OutputFile } from './pipeline-files.js';
 
@@ -52,6 +57,10 @@ function readYamlFile(
 
 /** Validates what a configure pipeline left in /kratix/output and /kratix/metadata. */
 export function collectResult(found: PipelineFiles): CollectedResult {
+  checkPipelineFileSizes(
+    found.output.map((f) => ({ path: f.path, bytes: Buffer.byteLength(f.content) })),
+    Object.entries(found.metadata).map(([name, text]) => ({ name, bytes: Buffer.byteLength(text) })),
+  );
   for (const f of found.output) validateOutputFile(f.path, f.content);
   const files = found.output;
   const status = readYamlFile(found.metadata, ['status.yaml']);

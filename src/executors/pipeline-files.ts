@@ -22,6 +22,52 @@ export class PipelineOutputError extends Error {
   override name = 'PipelineOutputError';
 }
 
+/** Largest single file a pipeline may leave in /kratix/output. */
+export const OUTPUT_FILE_LIMIT_BYTES = 1024 * 1024;
+/** Largest total a pipeline may leave in /kratix/output (all files together). */
+export const OUTPUT_TOTAL_LIMIT_BYTES = 8 * 1024 * 1024;
+/**
+ * Largest file in /kratix/metadata (status.yaml, destination-selectors.yaml): status lands on the
+ * object, and the API server refuses objects over ~1.5 MiB (etcd) and requests over 3 MiB.
+ */
+export const METADATA_FILE_LIMIT_BYTES = 256 * 1024;
+
+/** "256 KiB", "1 MiB", "5.2 MiB". */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) {
+    const mib = n / (1024 * 1024);
+    return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
+  }
+  return `${Math.ceil(n / 1024)} KiB`;
+}
+
+/**
+ * Refuses what is over the limits above, naming the file (or the total) and the limit. Works on
+ * sizes, so the local executor checks before reading a file and a result from a Pod after.
+ */
+export function checkPipelineFileSizes(
+  output: { path: string; bytes: number }[],
+  metadata: { name: string; bytes: number }[],
+): void {
+  for (const m of metadata)
+    if (m.bytes > METADATA_FILE_LIMIT_BYTES)
+      throw new PipelineOutputError(
+        `/kratix/metadata/${m.name} is ${formatBytes(m.bytes)}, over the ${formatBytes(METADATA_FILE_LIMIT_BYTES)} limit for a metadata file`,
+      );
+  let total = 0;
+  for (const f of output) {
+    if (f.bytes > OUTPUT_FILE_LIMIT_BYTES)
+      throw new PipelineOutputError(
+        `output file ${f.path} is ${formatBytes(f.bytes)}, over the ${formatBytes(OUTPUT_FILE_LIMIT_BYTES)} limit for one output file`,
+      );
+    total += f.bytes;
+  }
+  if (total > OUTPUT_TOTAL_LIMIT_BYTES)
+    throw new PipelineOutputError(
+      `/kratix/output holds ${formatBytes(total)} in ${output.length} files, over the ${formatBytes(OUTPUT_TOTAL_LIMIT_BYTES)} limit for a pipeline's output`,
+    );
+}
+
 /**
  * Lists regular files under `dir`. Symbolic links are refused, not followed: a link could point
  * at a file of whatever host or container reads the folder.
@@ -49,14 +95,21 @@ function listFiles(dir: string, shown: string, prefix = ''): string[] {
 
 /** Reads /kratix/output (recursively) and /kratix/metadata (top level) of a finished pipeline. */
 export function readPipelineDirs(outputDir: string, metadataDir?: string): PipelineFiles {
-  const output = listFiles(outputDir, '/kratix/output').map((rel) => ({
+  const outputFiles = listFiles(outputDir, '/kratix/output');
+  const metadataFiles = metadataDir
+    ? listFiles(metadataDir, '/kratix/metadata').filter((rel) => !rel.includes(path.sep))
+    : [];
+  // Sizes first: a runaway pipeline's gigabyte file is refused, not read into memory.
+  checkPipelineFileSizes(
+    outputFiles.map((rel) => ({ path: rel, bytes: lstatSync(path.join(outputDir, rel)).size })),
+    metadataFiles.map((rel) => ({ name: rel, bytes: lstatSync(path.join(metadataDir!, rel)).size })),
+  );
+  const output = outputFiles.map((rel) => ({
     path: rel,
     content: readFileSync(path.join(outputDir, rel), 'utf8'),
   }));
   const metadata: Record<string, string> = {};
-  if (metadataDir)
-    for (const rel of listFiles(metadataDir, '/kratix/metadata'))
-      if (!rel.includes(path.sep)) metadata[rel] = readFileSync(path.join(metadataDir, rel), 'utf8');
+  for (const rel of metadataFiles) metadata[rel] = readFileSync(path.join(metadataDir!, rel), 'utf8');
   return { output, metadata };
 }
 
