@@ -20,6 +20,8 @@ export interface ControlPlane {
   /** Present when started with `node`: what `startNode` needs to join a kubelet to it. */
   node?: NodeAccess;
   stop(): Promise<void>;
+  /** Kills kube-apiserver, waits `downMs`, and starts it again on the same port (fault tests). */
+  restartApiServer(downMs?: number): Promise<void>;
 }
 
 /** The service range of every control plane; its first address is the `kubernetes` Service. */
@@ -118,7 +120,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const [etcdClient, etcdPeer, apiPort] = (await freePorts(3)) as [number, number, number];
   const server = `https://127.0.0.1:${apiPort}`;
 
-  const group = new ProcessGroup((p, code) => opts.onCrash?.(p.name, code));
+  let restarting = false;
+  const group = new ProcessGroup((p, code) => {
+    if (!(restarting && p.name === 'kube-apiserver')) opts.onCrash?.(p.name, code);
+  });
   const stop = async () => {
     await group.stop();
     if (ownDir) rmSync(dir, { recursive: true, force: true });
@@ -148,48 +153,62 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       return res.ok ? true : undefined;
     });
 
-    group.start(
-      'kube-apiserver',
-      apiserverBin,
-      [
-        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        `--secure-port=${apiPort}`,
-        `--tls-cert-file=${pki.servingCert}`,
-        `--tls-private-key-file=${pki.servingKey}`,
-        `--client-ca-file=${pki.caCert}`,
-        `--service-account-issuer=${server}`,
-        `--service-account-key-file=${pki.saPublicKey}`,
-        `--service-account-signing-key-file=${pki.saPrivateKey}`,
-        `--service-cluster-ip-range=${SERVICE_CIDR}`,
-        '--allow-privileged=true',
-        `--cert-dir=${path.join(dir, 'pki')}`,
-        '--v=0',
-        ...(nodeOpts && pki.node
-          ? [
-              '--bind-address=0.0.0.0',
-              `--advertise-address=${nodeOpts.hostIp}`,
-              '--authorization-mode=Node,RBAC',
-              `--kubelet-client-certificate=${pki.node.apiserverKubeletClient.cert}`,
-              `--kubelet-client-key=${pki.node.apiserverKubeletClient.key}`,
-              `--kubelet-certificate-authority=${pki.caCert}`,
-              '--kubelet-preferred-address-types=InternalIP,Hostname',
-            ]
-          : [
-              '--bind-address=127.0.0.1',
-              '--advertise-address=127.0.0.1',
-              '--endpoint-reconciler-type=none',
-              '--authorization-mode=RBAC',
-              '--disable-admission-plugins=ServiceAccount',
-            ]),
-      ],
-      { logFile: path.join(dir, 'kube-apiserver.log') },
-    );
+    const apiserverArgs = [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+      `--secure-port=${apiPort}`,
+      `--tls-cert-file=${pki.servingCert}`,
+      `--tls-private-key-file=${pki.servingKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--service-account-issuer=${server}`,
+      `--service-account-key-file=${pki.saPublicKey}`,
+      `--service-account-signing-key-file=${pki.saPrivateKey}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--allow-privileged=true',
+      `--cert-dir=${path.join(dir, 'pki')}`,
+      '--v=0',
+      ...(nodeOpts && pki.node
+        ? [
+            '--bind-address=0.0.0.0',
+            `--advertise-address=${nodeOpts.hostIp}`,
+            '--authorization-mode=Node,RBAC',
+            `--kubelet-client-certificate=${pki.node.apiserverKubeletClient.cert}`,
+            `--kubelet-client-key=${pki.node.apiserverKubeletClient.key}`,
+            `--kubelet-certificate-authority=${pki.caCert}`,
+            '--kubelet-preferred-address-types=InternalIP,Hostname',
+          ]
+        : [
+            '--bind-address=127.0.0.1',
+            '--advertise-address=127.0.0.1',
+            '--endpoint-reconciler-type=none',
+            '--authorization-mode=RBAC',
+            '--disable-admission-plugins=ServiceAccount',
+          ]),
+    ];
     const ca = readFileSync(pki.caCert);
-    await waitFor(
-      'kube-apiserver /readyz',
-      async () => ((await httpsGet(`${server}/readyz`, ca)).status === 200 ? true : undefined),
-      { timeoutMs: 90_000 },
-    );
+    const startApiServer = async () => {
+      const proc = group.start('kube-apiserver', apiserverBin, apiserverArgs, {
+        logFile: path.join(dir, 'kube-apiserver.log'),
+      });
+      await waitFor(
+        'kube-apiserver /readyz',
+        async () => ((await httpsGet(`${server}/readyz`, ca)).status === 200 ? true : undefined),
+        { timeoutMs: 90_000 },
+      );
+      return proc;
+    };
+    let apiserver = await startApiServer();
+    /** Stops kube-apiserver, waits `downMs`, starts it again on the same port (fault tests). */
+    const restartApiServer = async (downMs = 0) => {
+      restarting = true;
+      try {
+        apiserver.child.kill('SIGKILL'); // a crash: no graceful drain of open watches
+        await apiserver.exited;
+        await new Promise((r) => setTimeout(r, downMs));
+        apiserver = await startApiServer();
+      } finally {
+        restarting = false;
+      }
+    };
 
     const kubeconfigPath = opts.kubeconfigPath ?? path.join(dir, 'kubeconfig');
     mkdirSync(path.dirname(kubeconfigPath), { recursive: true });
@@ -214,7 +233,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
             admin: { cert: pki.adminCert, key: pki.adminKey },
           }
         : undefined;
-    return { server, kubeconfigPath, caCertFile: pki.caCert, dir, ...(node ? { node } : {}), stop };
+    return {
+      server,
+      kubeconfigPath,
+      caCertFile: pki.caCert,
+      dir,
+      ...(node ? { node } : {}),
+      stop,
+      restartApiServer,
+    };
   } catch (err) {
     await stop();
     throw err;
