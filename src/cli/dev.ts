@@ -62,6 +62,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     temporal: external,
     temporalNamespace: opts.temporalNamespace,
     persist: opts.persist,
+    restartTemporal: true,
     node: opts.node,
     onCrash: (name, code) => {
       if (shuttingDown) return;

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { startNode, readNodeState, type RunningNode } from './node.js';
 import { isAlive } from './node-host.js';
 import { importImage } from './oci-image.js';
-import { startTemporalServer, type TemporalServer } from './temporal-server.js';
+import { startTemporalServer, type TemporalPorts, type TemporalServer } from './temporal-server.js';
+import { logger } from '../logger.js';
 import { plainTemporalConnection, type TemporalConnectionConfig } from '../temporal/connection.js';
 
 export interface DevEnvironmentOptions {
@@ -13,6 +14,11 @@ export interface DevEnvironmentOptions {
   kubeconfig?: string;
   /** Use this Temporal server instead of starting the dev server. */
   temporal?: TemporalConnectionConfig;
+  /**
+   * Start a Temporal server that dies again, with its state (kept in a SQLite file even without
+   * `persist`): `dev` carries on instead of stopping. Tests and benchmarks keep the in-memory one.
+   */
+  restartTemporal?: boolean;
   /** The dev server's namespace (default `default`). */
   temporalNamespace?: string;
   /** Keep etcd data and Temporal state (SQLite) in `dir` across restarts. */
@@ -37,6 +43,63 @@ export interface DevEnvironment {
 
 /** Where `startDevEnvironment` keeps the node's state. */
 export const devNodeDir = (dir: string) => path.join(dir, 'node');
+
+/** Restarts of a crashed Temporal server within this window count towards giving up. */
+const TEMPORAL_CRASH_WINDOW_MS = 60_000;
+const TEMPORAL_MAX_CRASHES = 3;
+
+/**
+ * The Temporal dev server of `dev`: its state lives in a SQLite file (removed at start unless
+ * `persist`), so when the server dies it is started again on the same ports with the same state,
+ * and the controller, worker and running pipelines carry on (they reconnect). Only a server that
+ * keeps crashing is reported to `onCrash`.
+ */
+async function startRestartingTemporal(
+  opts: DevEnvironmentOptions,
+  current: (t: TemporalServer) => void,
+): Promise<TemporalServer> {
+  const dir = path.join(opts.dir, 'temporal');
+  const dbFile = 'temporal.sqlite';
+  if (!opts.persist)
+    for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) rmSync(path.join(dir, f), { force: true });
+  const crashes: number[] = [];
+  let stopped = false;
+  const start = (ports?: TemporalPorts): Promise<TemporalServer> =>
+    startTemporalServer({
+      dir,
+      dbFile,
+      namespace: opts.temporalNamespace,
+      ...(ports ? { ports } : {}),
+      onCrash: (name, code) => {
+        if (stopped) return;
+        const now = Date.now();
+        crashes.push(now);
+        while (crashes[0]! < now - TEMPORAL_CRASH_WINDOW_MS) crashes.shift();
+        if (crashes.length >= TEMPORAL_MAX_CRASHES) return opts.onCrash?.(name, code);
+        logger.warn(
+          { code, restarts: crashes.length },
+          'Temporal server exited; starting it again with its state',
+        );
+        start(ports ?? first.ports).then(track, (err: unknown) => {
+          logger.error({ err: String(err) }, 'could not restart the Temporal server');
+          opts.onCrash?.(name, code);
+        });
+      },
+    });
+  const track = (t: TemporalServer) => {
+    current(wrapped(t));
+    return t;
+  };
+  const wrapped = (t: TemporalServer): TemporalServer => ({
+    ...t,
+    stop: async () => {
+      stopped = true;
+      await t.stop();
+    },
+  });
+  const first = await start();
+  return wrapped(first);
+}
 
 /** The local control plane and Temporal, shared by `kratix-temporal dev` and the test harness. */
 export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<DevEnvironment> {
@@ -71,12 +134,14 @@ export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<
     startCluster(),
     opts.temporal
       ? undefined
-      : startTemporalServer({
-          dir: path.join(opts.dir, 'temporal'),
-          dbFile: opts.persist ? 'temporal.sqlite' : undefined,
-          namespace: opts.temporalNamespace,
-          onCrash: opts.onCrash,
-        }),
+      : opts.restartTemporal
+        ? startRestartingTemporal(opts, (t) => (temporal = t))
+        : startTemporalServer({
+            dir: path.join(opts.dir, 'temporal'),
+            dbFile: opts.persist ? 'temporal.sqlite' : undefined,
+            namespace: opts.temporalNamespace,
+            onCrash: opts.onCrash,
+          }),
   ]);
   if (temporalResult.status === 'fulfilled') temporal = temporalResult.value;
   for (const r of [cpResult, temporalResult]) {

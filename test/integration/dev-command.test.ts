@@ -36,7 +36,7 @@ const alive = (pid: number) => {
 };
 
 describe('kratix-temporal dev', () => {
-  it('prints ready, serves the Web UI it printed, and leaves no process behind after SIGINT', async () => {
+  it('prints ready, serves the Web UI it printed, survives its Temporal server dying, and leaves no process behind after SIGINT', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kratix-dev-'));
     const argv = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'dev', '--dir', dir];
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
@@ -62,6 +62,36 @@ describe('kratix-temporal dev', () => {
       const kubeconfig = /kubeconfig:\s+(\S+)/.exec(stdout)?.[1];
       expect(kubeconfig).toBe(path.join(dir, 'kubeconfig'));
       expect((await kubectl(['get', 'namespaces'], { kubeconfig })).code).toBe(0);
+
+      expect(stdout).toMatch(/executor:\s+local/);
+
+      // Temporal dies: dev starts it again with its state and carries on.
+      const temporalPid = () =>
+        descendants(child.pid!).find((p) => {
+          try {
+            return execFileSync('ps', ['-o', 'args=', '-p', String(p)], { encoding: 'utf8' }).includes(
+              'start-dev',
+            );
+          } catch {
+            return false;
+          }
+        });
+      const before = temporalPid()!;
+      expect(before).toBeGreaterThan(0);
+      process.kill(before, 'SIGKILL');
+      const deadline2 = Date.now() + 60_000;
+      while (
+        !(await fetch(uiUrl!).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (child.exitCode !== null) throw new Error(`dev exited after Temporal died: ${stderr}`);
+        if (Date.now() > deadline2) throw new Error('Temporal did not come back');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(temporalPid()).not.toBe(before);
+      expect(child.exitCode).toBeNull();
 
       const spawned = descendants(child.pid!);
       expect(spawned.length).toBeGreaterThanOrEqual(3); // etcd, kube-apiserver, temporal
