@@ -30,6 +30,17 @@ export default {
       globalSetup: '<rootDir>/test/support/node-setup.js',
       globalTeardown: '<rootDir>/test/support/node-teardown.js',
     },
+    {
+      // kratix-temporal installed in a real node with `kubectl apply -k deploy/overlays/test`: its
+      // own control plane, node and Temporal server. One node per machine, so `npm test` runs it
+      // after the other projects (`npm run test:cluster`), never alongside `node`.
+      ...common,
+      displayName: 'cluster',
+      testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/support/cluster-env.ts'],
+      globalSetup: '<rootDir>/test/support/cluster-setup.js',
+      globalTeardown: '<rootDir>/test/support/cluster-teardown.js',
+    },
   ],
   maxWorkers: 2,
   // Integration tests drive real servers; unit tests finish far below this.

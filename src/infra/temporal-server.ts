@@ -31,10 +31,17 @@ export interface TemporalServerOptions {
   /** Persist state in this SQLite file; in-memory when unset. */
   dbFile?: string;
   namespace?: string;
+  /**
+   * Listen on all addresses, not only loopback, so Pods on the local node reach the server at the
+   * host's IP (the in-cluster install test); `address` stays the loopback one. Not `--ip=<host
+   * IP>`: the dev server's internal services then still dial 127.0.0.1 and every workflow start
+   * times out.
+   */
+  listenAll?: boolean;
   onCrash?: (name: string, code: number | null) => void;
 }
 
-/** Starts `temporal server start-dev` on free loopback ports with the Web UI and our search attributes. */
+/** Starts `temporal server start-dev` on free loopback ports (all addresses with `listenAll`) with the Web UI and our search attributes. */
 export async function startTemporalServer(opts: TemporalServerOptions): Promise<TemporalServer> {
   mkdirSync(opts.dir, { recursive: true });
   const bin = resolveBinary('temporal');
@@ -46,7 +53,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   const args = [
     'server',
     'start-dev',
-    '--ip=127.0.0.1',
+    `--ip=${opts.listenAll ? '0.0.0.0' : '127.0.0.1'}`,
     `--port=${port}`,
     `--ui-port=${uiPort}`,
     `--http-port=${httpPort}`,
