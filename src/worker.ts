@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { RepeatLimitedLogger } from './temporal/repeat-limited-logger.js';
 import { createActivities } from '../activities/index.js';
 import { TASK_QUEUE } from './core/constants.js';
 import { KubernetesExecutor } from './executors/kubernetes.js';
@@ -57,14 +58,28 @@ function makeExecutor(kube: Kube, opts: WorkerOptions): PipelineExecutor {
   return new LocalExecutor(kube, { kubectl });
 }
 
+let runtimeInstalled = false;
+
 /** A worker on the `kratix` task queue hosting the workflows and every activity. */
 export async function createWorker(
   opts: WorkerOptions,
 ): Promise<{ worker: Worker; close: () => Promise<void> }> {
-  if (opts.temporalMetricsAddress)
-    Runtime.install({
-      telemetryOptions: { metrics: { prometheus: { bindAddress: opts.temporalMetricsAddress } } },
-    });
+  // Once per process (the Runtime is global): identical log lines of a stuck object's retries are
+  // let through once a minute, with how many were dropped.
+  if (!runtimeInstalled) {
+    try {
+      Runtime.install({
+        logger: new RepeatLimitedLogger(),
+        ...(opts.temporalMetricsAddress
+          ? { telemetryOptions: { metrics: { prometheus: { bindAddress: opts.temporalMetricsAddress } } } }
+          : {}),
+      });
+    } catch (err) {
+      // A Runtime already created in this process (e.g. by an earlier client) keeps its logger.
+      if (opts.temporalMetricsAddress) throw err;
+    }
+    runtimeInstalled = true;
+  }
   const connection = await connectTemporalWorker(opts.temporal);
   const kube = Kube.fromFile(opts.kubeconfig);
   try {
