@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { DELETE_FINALIZER, MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
 import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
+import { formatDuration } from '../src/core/duration.js';
 import { runDirName } from '../src/core/names.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
 import {
@@ -307,7 +308,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     }
 
     const sa = pipelineIdentity(subject, pipeline).serviceAccount;
-    const settings = pipelineSettings(await readPlatformConfig(kube), pipeline);
+    const settings = pipelineSettings(await readPlatformConfig(kube), pipeline, promise);
+    // The timeout counts from the first attempt: retries of the activity do not restart it.
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(),
+      Math.max(0, settings.timeoutMs - (Date.now() - ctx.info.scheduledTimestampMs)),
+    );
+    const timedOut = () => deadline.signal.aborted && !ctx.cancellationSignal.aborted;
     let pendingReason: string | undefined;
     let outcome;
     try {
@@ -323,8 +331,9 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         withMetadata: action === 'configure',
         settings,
         runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
-        signal: ctx.cancellationSignal,
-        cancelRequested: () => ctx.cancellationDetails?.cancelRequested ?? false,
+        signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
+        // A timed-out run is over: its Pod goes, like a cancelled one's.
+        cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
         onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
         onPending: async (p) => {
           // Once per distinct reason: the Pod's status repeats it every few seconds.
@@ -334,9 +343,18 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         },
       });
     } catch (err) {
+      if (timedOut())
+        throw await failPipeline(
+          acc,
+          action,
+          name,
+          `did not finish within ${formatDuration(settings.timeoutMs)} (pipelineTimeout); its containers were stopped`,
+        );
       if (err instanceof EnvResolutionError || err instanceof PipelineOutputError)
         throw await failPipeline(acc, action, name, err.message);
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
     if (!outcome.ok) {
       const total = pipeline.spec.containers.length;

@@ -55,6 +55,9 @@ export interface Container {
   volumeMounts?: Record<string, unknown>[];
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   securityContext?: Record<string, unknown>;
+  /** kubernetes executor: requests/limits as a Pod container has them. */
+  resources?: Record<string, unknown>;
+  workingDir?: string;
 }
 
 export interface PolicyRule {
@@ -83,6 +86,11 @@ export interface Pipeline {
     volumes?: Record<string, unknown>[];
     imagePullSecrets?: { name: string }[];
     rbac?: { serviceAccount?: string; permissions?: PipelinePermission[] };
+    /** kubernetes executor (upstream's Pipeline fields): how the Pod runs and retries. */
+    restartPolicy?: 'Never' | 'OnFailure';
+    jobOptions?: { backoffLimit?: number };
+    nodeSelector?: Record<string, string>;
+    tolerations?: Record<string, unknown>[];
   };
 }
 
@@ -96,7 +104,7 @@ export interface PromiseSpec {
   dependencies?: KubeObject[];
   destinationSelectors?: { matchLabels?: Record<string, string> }[];
   workflows?: {
-    config?: { reconciliationInterval?: string };
+    config?: { reconciliationInterval?: string; pipelineTimeout?: string };
     resource?: WorkflowPair;
     promise?: WorkflowPair;
   };

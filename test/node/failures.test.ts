@@ -67,13 +67,24 @@ describe('kubernetes executor: failures are clear and never hang', () => {
     expect(pod?.status?.phase).toBe('Failed');
   });
 
-  it('refuses a result larger than the limit, naming it', async () => {
-    const { rs } = await resourceWith('big', [
+  it('refuses a result larger than the limits, naming the file or the limit', async () => {
+    // One file over the per-file limit.
+    const one = await resourceWith('big', [
       shPipeline('render', ['head -c 1500000 /dev/urandom | base64 > /kratix/output/big.yaml']),
     ]);
-    const failed = await rs.waitFor('r', 'False', 'PipelineFailed', 60_000);
+    const tooBig = await one.rs.waitFor('r', 'False', 'PipelineFailed', 60_000);
+    expect(tooBig.status?.message).toMatch(
+      /kratix-collect: output file big.yaml is [\d.]+ MiB, over the 1 MiB limit for one output file/,
+    );
+    // Files each within limits whose result is over what a Pod may hand back.
+    const three = await resourceWith('bigger', [
+      shPipeline('render', [
+        'for f in a b c; do head -c 520000 /dev/urandom | base64 > /kratix/output/$f.yaml; done',
+      ]),
+    ]);
+    const failed = await three.rs.waitFor('r', 'False', 'PipelineFailed', 60_000);
     expect(failed.status?.message).toMatch(
-      /kratix-collect: the pipeline's result is \d+ KiB compressed \(1 output files, \d+ KiB uncompressed\), over the 900 KiB limit/,
+      /kratix-collect: the pipeline's result is \d+ KiB compressed \(3 output files, \d+ KiB uncompressed\), over the 900 KiB limit/,
     );
   });
 

@@ -326,6 +326,7 @@ describe('pipelineSettings', () => {
       pendingTimeoutMs: 300_000,
       podsToKeep: 5,
       resultLimitBytes: 921_600,
+      timeoutMs: 3_600_000,
     });
     const config = {
       numberOfJobsToKeep: 2,
@@ -346,5 +347,23 @@ describe('pipelineSettings', () => {
     const own = { ...pipeline, spec: { ...pipeline.spec, jobOptions: { backoffLimit: 1 } } } as Pipeline;
     expect(pipelineSettings(config, own).backoffLimit).toBe(1);
     expect(pipelineSettings({ numberOfJobsToKeep: 0 }, pipeline).podsToKeep).toBe(5);
+  });
+
+  it('takes the pipeline timeout from the Pipeline annotation, the Promise, the ConfigMap, capped', () => {
+    const config = { workflows: { pipelineTimeout: '30m' } };
+    const promise = {
+      apiVersion: 'v',
+      kind: 'Promise',
+      metadata: { name: 'p' },
+      spec: { workflows: { config: { pipelineTimeout: '10m' } } },
+    };
+    expect(pipelineSettings(config, pipeline).timeoutMs).toBe(1_800_000);
+    expect(pipelineSettings(config, pipeline, promise).timeoutMs).toBe(600_000);
+    const annotated = {
+      ...pipeline,
+      metadata: { ...pipeline.metadata, annotations: { 'kratix-temporal.io/timeout': '90s' } },
+    };
+    expect(pipelineSettings(config, annotated, promise).timeoutMs).toBe(90_000);
+    expect(pipelineSettings({ workflows: { pipelineTimeout: '5h' } }, pipeline).timeoutMs).toBe(110 * 60_000);
   });
 });
