@@ -6,7 +6,7 @@ import { DELETE_FINALIZER, MANUAL_RECONCILIATION_LABEL } from '../src/core/const
 import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
-import { runDirName } from '../src/core/names.js';
+import { resourceWorkflowId, runDirName, runDirsOfLifecycle } from '../src/core/names.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
 import {
   isPromiseRef,
@@ -87,6 +87,18 @@ function pruneEarlierRuns(deps: ActivityDeps, runId: string): void {
   }
   for (const e of entries)
     if (e.startsWith(prefix) && e !== current) rmSync(path.join(dir, e), { recursive: true, force: true });
+}
+
+function removeRunDirs(deps: ActivityDeps, lifecycleId: string): void {
+  const dir = path.join(deps.workDir, 'runs');
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of runDirsOfLifecycle(lifecycleId, entries))
+    rmSync(path.join(dir, e), { recursive: true, force: true });
 }
 
 export interface RunPipelineInput {
@@ -492,6 +504,9 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   /** After the delete run: lets Kubernetes remove the object. */
   async function finishResourceDelete(input: { ref: ObjectRef }) {
     await objectAccess(kube, input.ref).patchMetadata(removeFinalizerPatch(DELETE_FINALIZER));
+    // The object is gone: so are the folders its runs left on this worker (failed runs keep
+    // theirs until the next run, which now never comes).
+    if (!isPromiseRef(input.ref)) removeRunDirs(deps, resourceWorkflowId(input.ref));
   }
 
   return {

@@ -68,3 +68,16 @@ export function runDirName(runId: string, max = 160): string {
   const [base, tail] = m ? [m[1]!, m[2]!] : [safe, ''];
   return `${shortenName(base, max - tail.length)}${tail}`;
 }
+
+/**
+ * The run folders (names as `runDirName` makes them) among `entries` that belong to the lifecycle
+ * `lifecycleId`: its configure runs and its delete run. Exact even for hash-shortened names.
+ */
+export function runDirsOfLifecycle(lifecycleId: string, entries: string[]): string[] {
+  const deleteDir = runDirName(`${lifecycleId}/delete`);
+  return entries.filter((e) => {
+    if (e === deleteDir) return true;
+    const n = /_configure_(\d+)$/.exec(e)?.[1];
+    return n !== undefined && e === runDirName(`${lifecycleId}/configure/${n}`);
+  });
+}

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { createTestNamespace } from '../support/cluster.js';
 import {
   applyPromise,
@@ -35,5 +37,25 @@ describe('pipeline timeout', () => {
       async () => !execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes(marker),
       10_000,
     );
+  });
+});
+
+describe('run folders', () => {
+  it("removes a deleted Resource's run folders from the worker (a failed run keeps its own until then)", async () => {
+    const api = uniqueApi('leftover');
+    await applyPromise(
+      promiseFor(api, { workflows: { resource: { configure: [shPipeline('fail', ['exit 3'])] } } }),
+    );
+    await waitForPromiseAvailable(api.promise);
+    const ns = await createTestNamespace('leftover');
+    const rs = resources(api, ns);
+    const created = await rs.create('r', {});
+    await rs.waitFor('r', 'False', 'PipelineFailed', 60_000);
+    const runs = path.join(process.env.KRATIX_TEST_DIR!, 'runs', 'runs');
+    const mine = () => readdirSync(runs).filter((e) => e.includes(created.metadata.uid!));
+    expect(mine().length).toBeGreaterThan(0); // kept for debugging while the Resource exists
+    await rs.delete('r');
+    await rs.waitGone('r');
+    await waitUntil('run folders removed', async () => mine().length === 0, 10_000);
   });
 });

@@ -2,6 +2,8 @@ import {
   configureRunId,
   pipelineServiceAccountName,
   resourceWorkflowId,
+  runDirName,
+  runDirsOfLifecycle,
   shortenName,
 } from '../../src/core/names.js';
 import { parseDuration } from '../../src/core/duration.js';
@@ -62,5 +64,21 @@ describe('scheduling', () => {
     expect([1, 2, 3].map((n) => failureBackoffMs(n, 36_000_000))).toEqual([10_000, 20_000, 40_000]);
     expect(failureBackoffMs(30, 36_000_000)).toBe(600_000);
     expect(failureBackoffMs(30, 60_000)).toBe(60_000);
+  });
+});
+
+describe('runDirsOfLifecycle', () => {
+  it("finds a lifecycle's configure and delete run folders, also when names are shortened", () => {
+    for (const name of ['app', 'x'.repeat(253)]) {
+      const id = `resource/p/ns/${name}/uid-1`;
+      const other = `resource/p/ns/${name}/uid-2`;
+      const mine = [
+        runDirName(`${id}/configure/1`),
+        runDirName(`${id}/configure/12`),
+        runDirName(`${id}/delete`),
+      ];
+      const theirs = [runDirName(`${other}/configure/1`), runDirName(`${other}/delete`), 'git-cache'];
+      expect(runDirsOfLifecycle(id, [...theirs, ...mine]).sort()).toEqual([...mine].sort());
+    }
   });
 });
