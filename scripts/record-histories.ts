@@ -1,6 +1,7 @@
 // Records the Temporal histories of a full resource lifecycle (Promise install, resource create,
-// spec update, manual re-run, delete) into test/histories/, for the replay test that guards
-// workflow determinism. Re-record only for intentional, patched() workflow changes:
+// spec update, manual re-run, delete) and of the failure paths (a failing run and its retry, a
+// run superseded by a newer spec, a blocked delete retried by the manual label) into
+// test/histories/, for the replay test that guards workflow determinism. Re-record only for intentional, patched() workflow changes:
 //   npx tsx scripts/record-histories.ts <folder name, e.g. v3>
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,96 @@ const until = async (what: string, f: () => Promise<boolean>) => {
   }
   throw new Error(`timed out: ${what}`);
 };
+
+/**
+ * A Resource whose configure pipeline fails until its spec says ok, is superseded mid-run by a
+ * newer spec, and whose delete pipeline fails until a ConfigMap exists (then the manual label).
+ */
+async function recordFailurePaths(): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const api = {
+    promise: 'recorded-failures',
+    group: 'fail.kratix.io',
+    version: 'v1',
+    kind: 'Flaky',
+    plural: 'flakies',
+  };
+  const coords = { group: api.group, version: api.version, plural: api.plural, namespace: 'default' };
+  const get = () =>
+    co.getNamespacedCustomObject({ ...coords, name: 'f' }) as Promise<{
+      metadata: { labels?: Record<string, string> };
+      status?: {
+        observedGeneration?: number;
+        conditions?: { type: string; status: string; reason?: string }[];
+      };
+    }>;
+  const condition = async () => (await get()).status?.conditions?.find((c) => c.type === 'PipelineCompleted');
+  await co.createClusterCustomObject({
+    group: 'platform.kratix.io',
+    version: 'v1alpha1',
+    plural: 'promises',
+    body: promiseFor(api, {
+      workflows: {
+        resource: {
+          configure: [
+            shPipeline('check', {
+              c: 'sleep 2; grep -q "ok: true" /kratix/input/object.yaml || { echo "spec not ok"; exit 3; }',
+            }),
+          ],
+          delete: [
+            shPipeline(
+              'guarded',
+              { d: 'kubectl get configmap allow-delete -n default' },
+              {
+                rbac: { permissions: [{ apiGroups: [''], verbs: ['get'], resources: ['configmaps'] }] },
+              },
+            ),
+          ],
+        },
+      },
+    }),
+  });
+  await until('failures CRD', async () => !!(await co.listNamespacedCustomObject(coords)));
+  await co.createNamespacedCustomObject({
+    ...coords,
+    body: {
+      apiVersion: `${api.group}/${api.version}`,
+      kind: api.kind,
+      metadata: { name: 'f' },
+      spec: { ok: false },
+    },
+  });
+  await until('a failed run', async () => (await condition())?.reason === 'PipelineFailed');
+  // A fixed spec runs at once; a newer one during that run supersedes it.
+  await co.patchNamespacedCustomObject({ ...coords, name: 'f', body: { spec: { ok: true } } }, merge);
+  await sleep(1000);
+  await co.patchNamespacedCustomObject({ ...coords, name: 'f', body: { spec: { ok: true, v: 3 } } }, merge);
+  await until('generation 3 completed', async () => {
+    const o = await get();
+    return o.status?.observedGeneration === 3 && (await condition())?.status === 'True';
+  });
+  await co.deleteNamespacedCustomObject({ ...coords, name: 'f' });
+  await until(
+    'delete blocked',
+    async () => (await get()).status?.conditions?.some((c) => c.reason === 'DeletePipelineFailed') ?? false,
+  );
+  await core.createNamespacedConfigMap({
+    namespace: 'default',
+    body: { metadata: { name: 'allow-delete' } },
+  });
+  await co.patchNamespacedCustomObject(
+    { ...coords, name: 'f', body: { metadata: { labels: { [MANUAL_RECONCILIATION_LABEL]: 'true' } } } },
+    merge,
+  );
+  await until('flaky resource gone', async () => {
+    try {
+      await get();
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
 
 try {
   const api = {
@@ -94,6 +185,8 @@ try {
     }
   });
 
+  await recordFailurePaths();
+
   // Finally the Promise itself: its delete run and cleanup.
   await co.deleteClusterCustomObject({
     group: 'platform.kratix.io',
@@ -119,7 +212,8 @@ try {
   const client = new Client({ connection });
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  for await (const wf of client.workflow.list({ query: "KratixPromise = 'recorded'" })) {
+  const query = "KratixPromise = 'recorded' OR KratixPromise = 'recorded-failures'";
+  for await (const wf of client.workflow.list({ query })) {
     // The CLI's JSON is the same format the Web UI downloads, and what runReplayHistories accepts.
     const json = execFileSync(
       resolveBinary('temporal'),
@@ -138,7 +232,13 @@ try {
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     const run = /\/(configure\/\d+|delete(?:\/\d+)?)$/.exec(wf.workflowId)?.[1]?.replace('/', '-');
-    const owner = wf.workflowId.startsWith('promise/') ? 'promise' : 'resource';
+    const owner = wf.workflowId.startsWith('promise/recorded-failures/')
+      ? 'failures-promise'
+      : wf.workflowId.startsWith('promise/')
+        ? 'promise'
+        : wf.workflowId.startsWith('resource/recorded-failures/')
+          ? 'failures-resource'
+          : 'resource';
     const file = `${owner}-${run ?? wf.type}.json`;
     // Replay needs the workflow id too (the workflows read it), so it is stored beside the history.
     writeFileSync(

@@ -25,7 +25,7 @@ const files = readdirSync(root).flatMap((dir) =>
 );
 
 describe('recorded histories', () => {
-  it('cover full lifecycles: Promise, Resource, configure and delete runs, from before and after patches', () => {
+  it('cover full lifecycles and failure paths: Promise, Resource, configure and delete runs, from before and after patches', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'v1/promiseLifecycle.json',
@@ -39,6 +39,12 @@ describe('recorded histories', () => {
         'v2/promise-delete.json',
         'v3/resource-configure-1.json', // local activities for the short steps
         'v3/promise-configure-1.json',
+        // failure paths: a failed run, a run superseded by a newer spec, a blocked delete + its retry
+        'v4/failures-resource-resourceLifecycle.json',
+        'v4/failures-resource-configure-1.json',
+        'v4/failures-resource-configure-2.json',
+        'v4/failures-resource-delete.json',
+        'v4/failures-resource-delete-2.json',
       ]),
     );
   });
