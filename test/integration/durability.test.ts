@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.js';
+import { privateDestination } from '../support/state-store.js';
 import {
   applyPromise,
   promiseFor,
@@ -71,5 +73,70 @@ describe('durability', () => {
       .listNamespacedConfigMap({ namespace: ns, labelSelector: 'ran=first' });
     expect(cms.items).toHaveLength(1);
     expect(Number(readFileSync(process.env.KRATIX_TEST_WORKER_PID_FILE!, 'utf8'))).not.toBe(pid);
+  });
+});
+
+describe('durability: a worker killed right after a container exits', () => {
+  it('completes every Resource without re-running the finished container, each output file committed once', async () => {
+    const api = uniqueApi('justdone');
+    const ns = await createTestNamespace('justdone');
+    const bare = await privateDestination(api.promise);
+    await applyPromise(
+      promiseFor(api, {
+        destinationSelectors: [{ matchLabels: { dest: api.promise } }],
+        workflows: {
+          resource: {
+            configure: [
+              shPipeline(
+                'two-steps',
+                {
+                  // Leaves one ConfigMap per execution and the output file, then exits.
+                  first: `kubectl create configmap "ran-$KRATIX_OBJECT_NAME-$(date +%s%N)" -n "$KRATIX_OBJECT_NAMESPACE" >/dev/null
+printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: %s\\n' "$KRATIX_OBJECT_NAME" > /kratix/output/cm.yaml`,
+                  second: 'sleep 4; echo "second: done" > /kratix/metadata/status.yaml',
+                },
+                {
+                  rbac: {
+                    permissions: [
+                      {
+                        apiGroups: [''],
+                        verbs: ['create', 'list', 'get', 'patch'],
+                        resources: ['configmaps'],
+                      },
+                    ],
+                  },
+                },
+              ),
+            ],
+          },
+        },
+      }),
+    );
+    await waitForPromiseAvailable(api.promise);
+    const rs = resources(api, ns);
+    const names = ['a', 'b', 'c'];
+    for (const n of names) await rs.create(n, {});
+    const core = testKubeConfig().makeApiClient(k8s.CoreV1Api);
+    const ran = async (n: string) =>
+      (await core.listNamespacedConfigMap({ namespace: ns })).items.filter((c) =>
+        c.metadata?.name?.startsWith(`ran-${n}-`),
+      ).length;
+    // The moment the first container of one Resource has finished: kill the worker.
+    await waitUntil('a first container finished', async () => (await ran('a')) === 1, 60_000);
+    const pid = Number(readFileSync(process.env.KRATIX_TEST_WORKER_PID_FILE!, 'utf8'));
+    process.kill(pid, 'SIGKILL');
+
+    for (const n of names)
+      expect((await rs.waitFor(n, 'True', undefined, 120_000)).status?.second).toBe('done');
+    for (const n of names) expect(await ran(n)).toBe(1);
+    for (const n of names) {
+      const file = `dest-${api.promise}/resources/${ns}/${api.promise}/${n}/two-steps/cm.yaml`;
+      const commits = execFileSync('git', ['-C', bare, 'log', '--format=%H', 'main', '--', file], {
+        encoding: 'utf8',
+      })
+        .split('\n')
+        .filter(Boolean);
+      expect(commits).toHaveLength(1);
+    }
   });
 });

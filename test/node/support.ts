@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Pipeline } from '../../src/core/types.js';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.js';
@@ -10,8 +8,7 @@ import {
   uniqueApi,
   waitForPromiseAvailable,
 } from '../support/promises.js';
-import { createBareRepo } from '../support/git-server.js';
-import { createDestination, createGitStateStore } from '../support/state-store.js';
+export { privateDestination } from '../support/state-store.js';
 
 export const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
 
@@ -25,15 +22,6 @@ export async function pipelinePods(namespace: string, promise: string, extra = '
     (a, b) =>
       new Date(a.metadata!.creationTimestamp!).getTime() - new Date(b.metadata!.creationTimestamp!).getTime(),
   );
-}
-
-/** A state store + Destination that only this test's Promise selects. */
-export async function privateDestination(label: string): Promise<string> {
-  const root = mkdtempSync(path.join(process.env.KRATIX_TEST_DIR!, 'dest-'));
-  const bare = createBareRepo(root, 'state.git');
-  await createGitStateStore(`store-${label}`, { url: `file://${bare}` });
-  await createDestination(`dest-${label}`, { dest: label }, `store-${label}`);
-  return bare;
 }
 
 /** A Promise with these resource configure pipelines, Available, and a Resource `r` of it. */

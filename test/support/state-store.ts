@@ -3,6 +3,7 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { testKubeConfig } from './cluster.js';
+import { createBareRepo } from './git-server.js';
 
 const coords = (plural: string) => ({ group: 'platform.kratix.io', version: 'v1alpha1', plural });
 const custom = () => testKubeConfig().makeApiClient(k8s.CustomObjectsApi);
@@ -66,4 +67,13 @@ export function gitLog(bareRepo: string, branch = 'main'): string[] {
   return execFileSync('git', ['-C', bareRepo, 'log', '--format=%s', branch], { encoding: 'utf8' })
     .split('\n')
     .filter(Boolean);
+}
+
+/** A state store + Destination (label dest=<label>) that only a Promise selecting it receives. */
+export async function privateDestination(label: string): Promise<string> {
+  const root = mkdtempSync(path.join(process.env.KRATIX_TEST_DIR ?? '/tmp', 'dest-'));
+  const bare = createBareRepo(root, 'state.git');
+  await createGitStateStore(`store-${label}`, { url: `file://${bare}` });
+  await createDestination(`dest-${label}`, { dest: label }, `store-${label}`);
+  return bare;
 }
