@@ -1,10 +1,19 @@
 // Every side effect of kratix-temporal, as Temporal activities. Workflows import only the type.
 import type { ActivityDeps } from './deps.js';
+import { deleteRunActivities } from './delete-runs.js';
+import { identityActivities } from './identity.js';
 import { pipelineRunActivities } from './pipeline-runs.js';
 import { promiseActivities } from './promise.js';
+import { stateStoreActivities } from './state-store.js';
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...pipelineRunActivities(deps), ...promiseActivities(deps) };
+  return {
+    ...pipelineRunActivities(deps),
+    ...identityActivities(deps),
+    ...deleteRunActivities(deps),
+    ...promiseActivities(deps),
+    ...stateStoreActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,105 +1,27 @@
-import { readdirSync, rmSync } from 'node:fs';
+// A configure run and its pipelines: start the run, run each pipeline with the executor (then
+// validate its output, write it to the state store, merge its status), complete the run.
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { stringify } from 'yaml';
-import { DELETE_FINALIZER, MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
+import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
 import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
-import { resourceWorkflowId, runDirName, runDirsOfLifecycle } from '../src/core/names.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
-import {
-  isPromiseRef,
-  type Condition,
-  type KubeObject,
-  type ObjectRef,
-  type WorkflowAction,
-} from '../src/core/types.js';
+import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
 import { EnvResolutionError } from '../src/kube/env.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
-import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
 import { recordEvent } from '../src/kube/events.js';
-import { applyPipelineIdentity } from '../src/kube/identity.js';
-import { readPlatformConfig, removeFinalizerPatch, removeLabelPatch } from '../src/kube/objects.js';
-import { objectAccess, type ObjectAccess } from './access.js';
+import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
+import { objectAccess } from './access.js';
+import { pruneEarlierRuns, runRoot } from './run-dirs.js';
+import { CONDITION, conditionsWith, failPipeline, now, reportPending, withPhase } from './run-status.js';
 import type { ActivityDeps } from './deps.js';
 import { recordedDestinations, writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
 import { metrics } from '../src/metrics.js';
-
-export interface PipelinePhase {
-  name: string;
-  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
-  message?: string;
-  lastTransitionTime?: string;
-}
-
-/** The condition each action reports (seed 004 / DESIGN §3). */
-const CONDITION: Record<WorkflowAction, string> = {
-  configure: 'PipelineCompleted',
-  delete: 'DeletePipelineCompleted',
-};
-const now = () => new Date().toISOString();
-
-function pipelinePhases(obj: KubeObject): PipelinePhase[] {
-  const k = obj.status?.kratix as { workflows?: { pipelines?: PipelinePhase[] } } | undefined;
-  return k?.workflows?.pipelines ?? [];
-}
-
-function withPhase(
-  obj: KubeObject,
-  name: string,
-  phase: PipelinePhase['phase'],
-  message?: string,
-): Record<string, unknown> {
-  const phases = pipelinePhases(obj).map((p) =>
-    p.name === name ? { name, phase, ...(message ? { message } : {}), lastTransitionTime: now() } : p,
-  );
-  const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
-  const workflows = (kratix.workflows ?? {}) as Record<string, unknown>;
-  return { ...kratix, workflows: { ...workflows, pipelines: phases } };
-}
-
-function conditionsWith(obj: KubeObject, c: Condition): Condition[] {
-  return setCondition(obj.status?.conditions as Condition[] | undefined, c, now());
-}
-
-/** Folder of one run: the same on every retry of an activity, so a retry resumes. */
-function runRoot(deps: ActivityDeps, runId: string): string {
-  return path.join(deps.workDir, 'runs', runDirName(runId));
-}
-
-/**
- * Removes the folders of this lifecycle's earlier runs (failed runs keep theirs for debugging until
- * the next run starts; successful runs remove their own). One run per lifecycle at a time.
- */
-function pruneEarlierRuns(deps: ActivityDeps, runId: string): void {
-  const current = path.basename(runRoot(deps, runId));
-  const prefix = current.replace(/_configure_\d+$/, '_configure_');
-  if (prefix === current) return;
-  const dir = path.join(deps.workDir, 'runs');
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const e of entries)
-    if (e.startsWith(prefix) && e !== current) rmSync(path.join(dir, e), { recursive: true, force: true });
-}
-
-function removeRunDirs(deps: ActivityDeps, lifecycleId: string): void {
-  const dir = path.join(deps.workDir, 'runs');
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const e of runDirsOfLifecycle(lifecycleId, entries))
-    rmSync(path.join(dir, e), { recursive: true, force: true });
-}
 
 export interface RunPipelineInput {
   ref: ObjectRef;
@@ -163,102 +85,6 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       intervalMs,
       pipelines: pipelines.map((p) => ({ name: p.metadata.name, containers: p.spec.containers.length })),
     };
-  }
-
-  /** The delete pipeline to run (if the Promise has one); removes the manual label of a retry. */
-  async function startDeleteRun(input: { ref: ObjectRef }) {
-    const acc = objectAccess(kube, input.ref);
-    const obj = await acc.read();
-    if (!obj) return { gone: true, pipeline: undefined };
-    if (obj.metadata.labels?.[MANUAL_RECONCILIATION_LABEL])
-      await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
-    const promise = await promiseOf(kube, input.ref);
-    const p = pipelinesFor(promise, acc.type, 'delete')[0];
-    await acc.patchStatus({ message: p ? `Deleting: running pipeline ${p.metadata.name}` : 'Deleting' });
-    return {
-      gone: false,
-      pipeline: p ? { name: p.metadata.name, containers: p.spec.containers.length } : undefined,
-    };
-  }
-
-  async function ensurePipelineIdentity(input: { ref: ObjectRef; action: WorkflowAction; pipeline: string }) {
-    const acc = objectAccess(kube, input.ref);
-    const promise = await promiseOf(kube, input.ref);
-    const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
-    const id = pipelineIdentity(acc.subject(input.action), pipeline);
-    // The policy may have tightened since the Promise was installed.
-    const denials = pipelinePermissionDenials(pipeline, (await readPlatformConfig(kube)).pipelinePermissions);
-    if (denials.length)
-      throw await failPipeline(
-        acc,
-        input.action,
-        input.pipeline,
-        `its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`,
-      );
-    try {
-      await applyPipelineIdentity(kube, id);
-    } catch (err) {
-      // Invalid (422) or malformed (400): retrying cannot help, so fail the run and say why.
-      const code = statusCode(err);
-      if (code === 422 || code === 400)
-        throw await failPipeline(
-          acc,
-          input.action,
-          input.pipeline,
-          `the API server rejected its ServiceAccount or RBAC: ${describeApiError(err)}`,
-        );
-      throw err;
-    }
-    return { serviceAccount: id.serviceAccount.name, namespace: id.serviceAccount.namespace };
-  }
-
-  /** Records a failed pipeline on the object (condition, phase, message, Warning event) and fails the run. */
-  async function failPipeline(
-    acc: ObjectAccess,
-    action: WorkflowAction,
-    pipeline: string,
-    detail: string,
-    logTail?: string,
-  ) {
-    const message = `Pipeline "${pipeline}" failed: ${detail}`;
-    const reason = action === 'delete' ? 'DeletePipelineFailed' : 'PipelineFailed';
-    const obj = await acc.read();
-    if (obj) {
-      await acc.patchStatus({
-        message,
-        conditions: conditionsWith(obj, { type: CONDITION[action], status: 'False', reason, message }),
-        ...(action === 'configure' ? { kratix: withPhase(obj, pipeline, 'Failed', detail) } : {}),
-      });
-    }
-    await recordEvent(
-      kube,
-      acc.event,
-      'Warning',
-      reason,
-      logTail ? `${message}; output: ${logTail}` : message,
-    );
-    return ApplicationFailure.nonRetryable(message, 'PipelineFailed');
-  }
-
-  /**
-   * The run waits on something only a person (or the cluster) can fix: say so on the object
-   * (message, condition, Warning event) while the executor keeps waiting up to its pending timeout.
-   */
-  async function reportPending(acc: ObjectAccess, action: WorkflowAction, pipeline: string, detail: string) {
-    const message = `Pipeline "${pipeline}" is waiting: ${detail}`;
-    const obj = await acc.read();
-    if (obj) {
-      await acc.patchStatus({
-        message,
-        conditions: conditionsWith(obj, {
-          type: CONDITION[action],
-          status: 'False',
-          reason: 'PipelinePending',
-          message,
-        }),
-      });
-    }
-    await recordEvent(kube, acc.event, 'Warning', 'PipelinePending', message);
   }
 
   /**
@@ -351,19 +177,20 @@ export function pipelineRunActivities(deps: ActivityDeps) {
           // Once per distinct reason: the Pod's status repeats it every few seconds.
           if (p.reason === pendingReason) return;
           pendingReason = p.reason;
-          await reportPending(acc, action, name, p.message);
+          await reportPending(kube, acc, action, name, p.message);
         },
       });
     } catch (err) {
       if (timedOut())
         throw await failPipeline(
+          kube,
           acc,
           action,
           name,
           `did not finish within ${formatDuration(settings.timeoutMs)} (pipelineTimeout); its containers were stopped`,
         );
       if (err instanceof EnvResolutionError || err instanceof PipelineOutputError)
-        throw await failPipeline(acc, action, name, err.message);
+        throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
     } finally {
       clearTimeout(timer);
@@ -374,7 +201,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         outcome.exitCode === null
           ? outcome.message
           : `container "${outcome.container}" (${outcome.index + 1}/${total}) exited with code ${outcome.exitCode}`;
-      throw await failPipeline(acc, action, name, detail, outcome.logTail);
+      throw await failPipeline(kube, acc, action, name, detail, outcome.logTail);
     }
     // Delete pipelines' output is ignored (seed 001).
     if (action === 'delete') {
@@ -397,7 +224,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         );
       }
     } catch (err) {
-      if (err instanceof PipelineOutputError) throw await failPipeline(acc, action, name, err.message);
+      if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
     }
     const destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
@@ -420,6 +247,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       const code = statusCode(err);
       if (code === 413 || code === 422)
         throw await failPipeline(
+          kube,
           acc,
           action,
           name,
@@ -492,30 +320,5 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     rmSync(runRoot(deps, input.runId), { recursive: true, force: true });
   }
 
-  /** A failed delete is retried by the manual label: record that we are waiting for it. */
-  async function markDeleteBlocked(input: { ref: ObjectRef; error: string }) {
-    const acc = objectAccess(kube, input.ref);
-    const obj = await acc.read();
-    if (!obj) return;
-    const message = `${input.error}. Fix the cause, then label the object kratix.io/manual-reconciliation=true to retry the delete`;
-    if (obj.status?.message !== message) await acc.patchStatus({ message });
-  }
-
-  /** After the delete run: lets Kubernetes remove the object. */
-  async function finishResourceDelete(input: { ref: ObjectRef }) {
-    await objectAccess(kube, input.ref).patchMetadata(removeFinalizerPatch(DELETE_FINALIZER));
-    // The object is gone: so are the folders its runs left on this worker (failed runs keep
-    // theirs until the next run, which now never comes).
-    if (!isPromiseRef(input.ref)) removeRunDirs(deps, resourceWorkflowId(input.ref));
-  }
-
-  return {
-    startConfigureRun,
-    startDeleteRun,
-    ensurePipelineIdentity,
-    runPipeline,
-    completeConfigureRun,
-    markDeleteBlocked,
-    finishResourceDelete,
-  };
+  return { startConfigureRun, runPipeline, completeConfigureRun };
 }

@@ -29,7 +29,7 @@ import {
 } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
-import { removeOutput, writeStaticDependencies } from './output.js';
+import { writeStaticDependencies } from './output.js';
 import { reconcileIntervalMs } from './subject.js';
 
 const now = () => new Date().toISOString();
@@ -326,25 +326,6 @@ export function promiseActivities(deps: ActivityDeps) {
     return { deleted: items.length };
   }
 
-  /** Removes what an object wrote to the state stores. */
-  async function removeFromStateStores(input: { ref: Parameters<typeof removeOutput>[1] }) {
-    const acc = objectAccess(kube, input.ref);
-    try {
-      await removeOutput(
-        deps,
-        input.ref,
-        await acc.read(),
-        (await readPromise(kube, input.ref.promise)) ?? undefined,
-      );
-    } catch (err) {
-      // Shown on the object; the activity retries until the store is reachable again.
-      const message = `Deleting: cannot remove files from the state store: ${(err as Error).message}`;
-      const obj = await acc.read();
-      if (obj && obj.status?.message !== message) await acc.patchStatus({ message });
-      throw err;
-    }
-  }
-
   /**
    * Promise delete, last step: remove the CRD and every ServiceAccount, Role, ClusterRole and
    * binding this project created for the Promise (by label; a pre-existing custom ServiceAccount
@@ -388,7 +369,6 @@ export function promiseActivities(deps: ActivityDeps) {
     installPromise,
     rerunPromiseResources,
     deleteResourcesOfPromise,
-    removeFromStateStores,
     finishPromiseDelete,
   };
 }

@@ -38,6 +38,13 @@ export const localKube =
     Pick<Activities, 'startConfigureRun' | 'ensurePipelineIdentity' | 'completeConfigureRun'>
   >(LOCAL_KUBE_OPTIONS);
 
+// Removing an object's files is a git fetch, commit and push: seconds, sometimes more, so not
+// under the 20 s Kubernetes timeout.
+export const stateStore = proxyActivities<Pick<Activities, 'removeFromStateStores'>>({
+  ...KUBE_OPTIONS,
+  startToCloseTimeout: '2 minutes',
+});
+
 export const install = proxyActivities<Pick<Activities, 'installPromise'>>({
   ...KUBE_OPTIONS,
   startToCloseTimeout: '1 minute',

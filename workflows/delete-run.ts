@@ -2,7 +2,7 @@ import { condition, executeChild, setCurrentDetails, workflowInfo } from '@tempo
 import { deleteRunId } from '../src/core/names.js';
 import { SA } from '../src/core/search-attributes.js';
 import { isPromiseRef, type ObjectRef } from '../src/core/types.js';
-import { kube, KUBE_OPTIONS, PIPELINE_OPTIONS, pipelines } from './activities-proxy.js';
+import { kube, KUBE_OPTIONS, PIPELINE_OPTIONS, pipelines, stateStore } from './activities-proxy.js';
 import type { DeleteRunInput, LifecycleState } from './definitions.js';
 import { describeRef } from './describe.js';
 
@@ -27,7 +27,7 @@ export async function deleteRun(input: DeleteRunInput): Promise<void> {
     );
   }
   setCurrentDetails(`**${describeRef(ref)}** · removing files from the state stores`);
-  await kube.removeFromStateStores({ ref });
+  await stateStore.removeFromStateStores({ ref });
 }
 
 /**

@@ -1,0 +1,50 @@
+// A pipeline's identity: its ServiceAccount and RBAC, checked against the platform's policy.
+import { pipelineIdentity } from '../src/core/pipeline-factory.js';
+import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
+import type { ObjectRef, WorkflowAction } from '../src/core/types.js';
+import { describeApiError, statusCode } from '../src/kube/client.js';
+import { applyPipelineIdentity } from '../src/kube/identity.js';
+import { readPlatformConfig } from '../src/kube/objects.js';
+import { objectAccess } from './access.js';
+import type { ActivityDeps } from './deps.js';
+import { failPipeline } from './run-status.js';
+import { findPipeline, promiseOf } from './subject.js';
+
+export function identityActivities(deps: ActivityDeps) {
+  const { kube } = deps;
+
+  async function ensurePipelineIdentity(input: { ref: ObjectRef; action: WorkflowAction; pipeline: string }) {
+    const acc = objectAccess(kube, input.ref);
+    const promise = await promiseOf(kube, input.ref);
+    const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
+    const id = pipelineIdentity(acc.subject(input.action), pipeline);
+    // The policy may have tightened since the Promise was installed.
+    const denials = pipelinePermissionDenials(pipeline, (await readPlatformConfig(kube)).pipelinePermissions);
+    if (denials.length)
+      throw await failPipeline(
+        kube,
+        acc,
+        input.action,
+        input.pipeline,
+        `its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`,
+      );
+    try {
+      await applyPipelineIdentity(kube, id);
+    } catch (err) {
+      // Invalid (422) or malformed (400): retrying cannot help, so fail the run and say why.
+      const code = statusCode(err);
+      if (code === 422 || code === 400)
+        throw await failPipeline(
+          kube,
+          acc,
+          input.action,
+          input.pipeline,
+          `the API server rejected its ServiceAccount or RBAC: ${describeApiError(err)}`,
+        );
+      throw err;
+    }
+    return { serviceAccount: id.serviceAccount.name, namespace: id.serviceAccount.namespace };
+  }
+
+  return { ensurePipelineIdentity };
+}

@@ -1,0 +1,41 @@
+// The local executor's run folders on this worker: one per run, kept while it may resume.
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { runDirName, runDirsOfLifecycle } from '../src/core/names.js';
+import type { ActivityDeps } from './deps.js';
+
+/** Folder of one run: the same on every retry of an activity, so a retry resumes. */
+export function runRoot(deps: ActivityDeps, runId: string): string {
+  return path.join(deps.workDir, 'runs', runDirName(runId));
+}
+
+/**
+ * Removes the folders of this lifecycle's earlier runs (failed runs keep theirs for debugging until
+ * the next run starts; successful runs remove their own). One run per lifecycle at a time.
+ */
+export function pruneEarlierRuns(deps: ActivityDeps, runId: string): void {
+  const current = path.basename(runRoot(deps, runId));
+  const prefix = current.replace(/_configure_\d+$/, '_configure_');
+  if (prefix === current) return;
+  const dir = path.join(deps.workDir, 'runs');
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries)
+    if (e.startsWith(prefix) && e !== current) rmSync(path.join(dir, e), { recursive: true, force: true });
+}
+
+export function removeRunDirs(deps: ActivityDeps, lifecycleId: string): void {
+  const dir = path.join(deps.workDir, 'runs');
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of runDirsOfLifecycle(lifecycleId, entries))
+    rmSync(path.join(dir, e), { recursive: true, force: true });
+}
