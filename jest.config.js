@@ -21,6 +21,12 @@ export default {
       globalTeardown: '<rootDir>/test/support/global-teardown.js',
     },
     {
+      // The workflows on a real Temporal dev server (one per file) with in-memory fake activities.
+      ...common,
+      displayName: 'workflows',
+      testMatch: ['<rootDir>/test/workflows/**/*.test.ts'],
+    },
+    {
       // The kubernetes executor on a real one-node cluster (kubelet + containerd): its own
       // control plane, Temporal server, controller and worker, next to the integration ones.
       ...common,
