@@ -20,6 +20,7 @@ import type { ResourceRef } from '../../src/core/types.js';
 import { resolveBinary } from '../../src/infra/binaries.js';
 import { workflowsPath } from '../../src/worker.js';
 import type { LifecycleState } from '../../workflows/definitions.js';
+import { waitUntil } from '../support/promises.js';
 
 export type FakeActivities = {
   [K in keyof Activities]: (...args: Parameters<Activities[K]>) => ReturnType<Activities[K]>;
@@ -182,25 +183,13 @@ export async function startWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   };
 }
 
-/** Polls `check` until it returns something other than undefined/false. */
-export async function eventually<T>(
+/** Polls `check` until it returns something other than undefined/false (every 50 ms). */
+export function eventually<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitUntil(what, check, timeoutMs, 50);
 }
 
 /** Waits until the lifecycle's `state` query satisfies `pred`, and returns that state. */
