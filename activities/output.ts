@@ -1,3 +1,4 @@
+import { describeRef } from '../src/core/names.js';
 import { stringify } from 'yaml';
 import {
   chooseDestination,
@@ -45,10 +46,6 @@ function outputDir(
   });
 }
 
-function describe(ref: ObjectRef): string {
-  return isPromiseRef(ref) ? `Promise ${ref.promise}` : `${ref.kind} ${ref.namespace}/${ref.name}`;
-}
-
 async function writeTo(
   deps: ActivityDeps,
   d: DestinationObject,
@@ -61,7 +58,7 @@ async function writeTo(
     const { commit } = await deps.git.write(repo, {
       dir: outputDir(ref, store, d, pipeline),
       files,
-      message: `${describe(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`,
+      message: `${describeRef(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`,
     });
     metrics.stateStoreWrites.inc({ outcome: commit ? 'committed' : 'unchanged' });
   } catch (err) {
@@ -180,6 +177,6 @@ export async function removeOutput(
     if (!wrote) continue;
     const target = await storeForDestination(deps.kube, d);
     const dir = outputDir(ref, target.store, d).replace(/\/$/, '');
-    await deps.git.write(target.repo, { dir, files: [], message: `${describe(ref)}: removed` });
+    await deps.git.write(target.repo, { dir, files: [], message: `${describeRef(ref)}: removed` });
   }
 }

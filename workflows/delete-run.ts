@@ -1,7 +1,8 @@
 import { condition, executeChild, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { deleteRunId } from '../src/core/names.js';
-import { SA } from '../src/core/search-attributes.js';
-import { isPromiseRef, type ObjectRef } from '../src/core/types.js';
+import { searchAttributesFor } from '../src/core/search-attributes.js';
+import { rootCauseMessage } from '../src/core/errors.js';
+import type { ObjectRef } from '../src/core/types.js';
 import { kube, KUBE_OPTIONS, PIPELINE_OPTIONS, pipelines, stateStore } from './activities-proxy.js';
 import type { DeleteRunInput, LifecycleState } from './definitions.js';
 import { describeRef } from './describe.js';
@@ -46,24 +47,12 @@ export async function deleteUntilDone(
         workflowId: `${deleteRunId(parentId)}${attempt > 1 ? `/${attempt}` : ''}`,
         args: [{ ref }],
         staticSummary: `delete ${describeRef(ref)}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
-        typedSearchAttributes: [
-          { key: SA.promise, value: ref.promise },
-          ...(isPromiseRef(ref)
-            ? []
-            : [
-                { key: SA.resourceNamespace, value: ref.namespace },
-                { key: SA.resourceName, value: ref.name },
-              ]),
-          { key: SA.workflowType, value: isPromiseRef(ref) ? 'promise' : 'resource' },
-          { key: SA.workflowAction, value: 'delete' },
-        ],
+        typedSearchAttributes: searchAttributesFor(ref, 'delete'),
       });
       return;
     } catch (err) {
-      let e = err as { message?: string; cause?: unknown };
-      while (e?.cause) e = e.cause as typeof e;
       state.pendingReason = undefined;
-      await kube.markDeleteBlocked({ ref, error: e?.message ?? 'delete failed' });
+      await kube.markDeleteBlocked({ ref, error: rootCauseMessage(err, 'delete failed') });
       await condition(() => state.pendingReason === 'manual');
     }
   }

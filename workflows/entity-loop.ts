@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import { failureBackoffMs, reconcileDelayMs } from '../src/core/scheduling.js';
 import { DEFAULT_RECONCILIATION_INTERVAL_MS } from '../src/core/constants.js';
+import { rootCauseMessage } from '../src/core/errors.js';
 import {
   changedSignal,
   deleteSignal,
@@ -134,7 +135,7 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
     } catch (err) {
       if (state.deleting && isCancellation(err)) break;
       summary.outcome = 'failed';
-      summary.error = errorMessage(err);
+      summary.error = rootCauseMessage(err);
       // A failed spec is not re-run immediately: the backoff timer retries it.
       state.doneHash = hashAtStart;
       state.consecutiveFailures++;
@@ -154,13 +155,6 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
   state.phase = 'deleting';
   await CancellationScope.nonCancellable(() => cb.onDelete(state));
   await condition(allHandlersFinished);
-}
-
-function errorMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  // Child and activity failures wrap the interesting message in `cause`.
-  while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }
 
 export { continueAsNew };

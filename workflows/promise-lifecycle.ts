@@ -1,6 +1,6 @@
 import { continueAsNew, executeChild, patched } from '@temporalio/workflow';
 import { configureRunId } from '../src/core/names.js';
-import { SA } from '../src/core/search-attributes.js';
+import { searchAttributesFor } from '../src/core/search-attributes.js';
 import type { PromiseRef } from '../src/core/types.js';
 import { install, kube, longRunning } from './activities-proxy.js';
 import { configureRun } from './configure-run.js';
@@ -43,11 +43,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
         workflowId: id,
         args: [{ ref, generation: ctx.generation, reason: ctx.reason }],
         staticSummary: `configure Promise ${input.name} #${ctx.number} (${ctx.reason})`,
-        typedSearchAttributes: [
-          { key: SA.promise, value: input.name },
-          { key: SA.workflowType, value: 'promise' },
-          { key: SA.workflowAction, value: 'configure' },
-        ],
+        typedSearchAttributes: searchAttributesFor({ promise: input.name }, 'configure'),
       });
       // A changed Promise re-runs its resources (bounded concurrency); the first install does not.
       if (result.outcome === 'succeeded' && ctx.reason === 'spec-changed') {

@@ -8,7 +8,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { configureRunId, resourceWorkflowId } from '../src/core/names.js';
-import { SA } from '../src/core/search-attributes.js';
+import { SA, searchAttributesFor } from '../src/core/search-attributes.js';
 import { kube } from './activities-proxy.js';
 import { configureRun } from './configure-run.js';
 import { deleteUntilDone } from './delete-run.js';
@@ -35,13 +35,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
         args: [{ ref, generation: ctx.generation, reason: ctx.reason }],
         staticSummary: `configure ${ref.kind} ${ref.namespace}/${ref.name} #${ctx.number} (${ctx.reason})`,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        typedSearchAttributes: [
-          { key: SA.promise, value: ref.promise },
-          { key: SA.resourceNamespace, value: ref.namespace },
-          { key: SA.resourceName, value: ref.name },
-          { key: SA.workflowType, value: 'resource' },
-          { key: SA.workflowAction, value: 'configure' },
-        ],
+        typedSearchAttributes: searchAttributesFor(ref, 'configure'),
       });
       try {
         const result = await child.result();

@@ -10,7 +10,7 @@ import {
 } from '../core/constants.js';
 import { apiTarget } from '../core/crd.js';
 import { promiseWorkflowId, resourceWorkflowId } from '../core/names.js';
-import { SA } from '../core/search-attributes.js';
+import { searchAttributesFor } from '../core/search-attributes.js';
 import type { KratixPromise, KubeObject, ResourceRef } from '../core/types.js';
 import { Kube } from '../kube/client.js';
 import { addFinalizerPatch, patchPromiseMetadata, patchResourceMetadata } from '../kube/objects.js';
@@ -143,11 +143,7 @@ export class Controller {
       args: [{ name, uid }] as Parameters<typeof promiseLifecycle>,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       staticSummary: `Promise ${name}`,
-      typedSearchAttributes: [
-        { key: SA.promise, value: name },
-        { key: SA.workflowType, value: 'promise' },
-        { key: SA.workflowAction, value: 'configure' },
-      ],
+      typedSearchAttributes: searchAttributesFor({ promise: name }, 'configure'),
     };
     const signalManual = () =>
       p.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true'
@@ -240,13 +236,7 @@ export class Controller {
       args: [{ ref }] as Parameters<typeof resourceLifecycle>,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       staticSummary: `${target.kind} ${namespace}/${name} (Promise ${promise})`,
-      typedSearchAttributes: [
-        { key: SA.promise, value: promise },
-        { key: SA.resourceNamespace, value: namespace },
-        { key: SA.resourceName, value: name },
-        { key: SA.workflowType, value: 'resource' },
-        { key: SA.workflowAction, value: 'configure' },
-      ],
+      typedSearchAttributes: searchAttributesFor({ promise, namespace, name }, 'configure'),
     };
     const manual = obj.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true';
     const signalManual = () =>

@@ -1,4 +1,10 @@
-import type { ResourceRef, WorkflowAction, WorkflowType } from './types.js';
+import {
+  isPromiseRef,
+  type ObjectRef,
+  type ResourceRef,
+  type WorkflowAction,
+  type WorkflowType,
+} from './types.js';
 
 /** FNV-1a 32-bit: a small deterministic hash usable in workflow code (no node:crypto). */
 export function fnv1a(input: string): number {
@@ -80,4 +86,9 @@ export function runDirsOfLifecycle(lifecycleId: string, entries: string[]): stri
     const n = /_configure_(\d+)$/.exec(e)?.[1];
     return n !== undefined && e === runDirName(`${lifecycleId}/configure/${n}`);
   });
+}
+
+/** "Redis team-a/cache" or "Promise redis": for summaries, details and commit messages. */
+export function describeRef(ref: ObjectRef): string {
+  return isPromiseRef(ref) ? `Promise ${ref.promise}` : `${ref.kind} ${ref.namespace}/${ref.name}`;
 }

@@ -1,4 +1,5 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { WorkflowAction } from './types.js';
 
 /** Custom search attributes on every kratix-temporal workflow (DESIGN §4), Keyword typed. */
 export const SA = {
@@ -10,3 +11,25 @@ export const SA = {
 } as const;
 
 export const SEARCH_ATTRIBUTE_NAMES: string[] = Object.values(SA).map((k) => k.name);
+
+/**
+ * The search attributes of a workflow about an object: its Promise, for Resources their namespace
+ * and name, whether it is a Promise or Resource workflow, and the action.
+ */
+export function searchAttributesFor(
+  subject: { promise: string } | { promise: string; namespace: string; name: string },
+  action: WorkflowAction,
+): SearchAttributePair[] {
+  const resource = 'namespace' in subject;
+  return [
+    { key: SA.promise, value: subject.promise },
+    ...(resource
+      ? [
+          { key: SA.resourceNamespace, value: subject.namespace },
+          { key: SA.resourceName, value: subject.name },
+        ]
+      : []),
+    { key: SA.workflowType, value: resource ? 'resource' : 'promise' },
+    { key: SA.workflowAction, value: action },
+  ];
+}

@@ -7,6 +7,7 @@ import {
   shortenName,
 } from '../../src/core/names.js';
 import { parseDuration } from '../../src/core/duration.js';
+import { searchAttributesFor } from '../../src/core/search-attributes.js';
 import { failureBackoffMs, reconcileDelayMs } from '../../src/core/scheduling.js';
 
 describe('names', () => {
@@ -80,5 +81,25 @@ describe('runDirsOfLifecycle', () => {
       const theirs = [runDirName(`${other}/configure/1`), runDirName(`${other}/delete`), 'git-cache'];
       expect(runDirsOfLifecycle(id, [...theirs, ...mine]).sort()).toEqual([...mine].sort());
     }
+  });
+});
+
+describe('searchAttributesFor', () => {
+  it('names the Promise, the Resource (if any), the workflow type and the action', () => {
+    const keys = (pairs: ReturnType<typeof searchAttributesFor>) => pairs.map((p) => [p.key.name, p.value]);
+    expect(
+      keys(searchAttributesFor({ promise: 'redis', namespace: 'team-a', name: 'cache' }, 'delete')),
+    ).toEqual([
+      ['KratixPromise', 'redis'],
+      ['KratixResourceNamespace', 'team-a'],
+      ['KratixResourceName', 'cache'],
+      ['KratixWorkflowType', 'resource'],
+      ['KratixWorkflowAction', 'delete'],
+    ]);
+    expect(keys(searchAttributesFor({ promise: 'redis' }, 'configure'))).toEqual([
+      ['KratixPromise', 'redis'],
+      ['KratixWorkflowType', 'promise'],
+      ['KratixWorkflowAction', 'configure'],
+    ]);
   });
 });
