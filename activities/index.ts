@@ -4,6 +4,8 @@ import { deleteRunActivities } from './delete-runs.js';
 import { identityActivities } from './identity.js';
 import { pipelineRunActivities } from './pipeline-runs.js';
 import { promiseActivities } from './promise.js';
+import { promiseDeleteActivities } from './promise-delete.js';
+import { promiseUpdateActivities } from './promise-update.js';
 import { stateStoreActivities } from './state-store.js';
 
 export function createActivities(deps: ActivityDeps) {
@@ -12,6 +14,8 @@ export function createActivities(deps: ActivityDeps) {
     ...identityActivities(deps),
     ...deleteRunActivities(deps),
     ...promiseActivities(deps),
+    ...promiseUpdateActivities(deps),
+    ...promiseDeleteActivities(deps),
     ...stateStoreActivities(deps),
   };
 }

@@ -1,48 +1,22 @@
-import { ApplicationFailure, Context, heartbeat, sleep } from '@temporalio/activity';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { reconcileSignal, stateQuery } from '../workflows/definitions.js';
-import {
-  DELETE_FINALIZER,
-  KRATIX_GROUP,
-  KRATIX_VERSION,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  PROMISE_NAME_LABEL,
-} from '../src/core/constants.js';
+// Installing a Promise: validation, policy, its API (CRD) and static dependencies, availability.
+import { ApplicationFailure } from '@temporalio/activity';
+import { KRATIX_GROUP, KRATIX_VERSION, MANAGED_BY, MANAGED_BY_LABEL } from '../src/core/constants.js';
 import { apiTarget, crdClaim, resourceCrdFor } from '../src/core/crd.js';
-import { resourceWorkflowId } from '../src/core/names.js';
 import { findCondition, setCondition } from '../src/core/status.js';
-import type { Condition, KratixPromise, KubeObject } from '../src/core/types.js';
+import type { Condition, KratixPromise } from '../src/core/types.js';
 import { validatePromise } from '../src/core/validation.js';
 import { permissionsNotAllowedMessage, promisePermissionDenials } from '../src/core/permissions.js';
-import { describeApiError, isNotFound, statusCode } from '../src/kube/client.js';
-import { applyCrd, deleteCrd, readCrd, waitCrdEstablished } from '../src/kube/crds.js';
+import { describeApiError, statusCode } from '../src/kube/client.js';
+import { applyCrd, readCrd, waitCrdEstablished } from '../src/kube/crds.js';
 import { recordEvent } from '../src/kube/events.js';
 import { grantResourceAccess } from '../src/kube/install.js';
-import { connectTemporalClient } from '../src/temporal/connection.js';
-import {
-  patchPromiseMetadata,
-  patchPromiseStatus,
-  readPlatformConfig,
-  readPromise,
-  removeFinalizerPatch,
-} from '../src/kube/objects.js';
+import { patchPromiseStatus, readPlatformConfig, readPromise } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { writeStaticDependencies } from './output.js';
 import { reconcileIntervalMs } from './subject.js';
 
 const now = () => new Date().toISOString();
-
-/** Heartbeat details of rerunPromiseResources: where a retry resumes. */
-interface RerunProgress {
-  /** Index (in namespace/name order) of the first resource of the current batch. */
-  offset: number;
-  /** uid → the lifecycle's run count when signalled (-1: nothing to wait for). */
-  baselines: Record<string, number>;
-}
-/** Default bound on how many resources re-run at once after a Promise update (ConfigMap: promiseUpdateConcurrency). */
-export const DEFAULT_PROMISE_UPDATE_CONCURRENCY = 5;
 
 export function promiseActivities(deps: ActivityDeps) {
   const { kube } = deps;
@@ -108,14 +82,6 @@ export function promiseActivities(deps: ActivityDeps) {
       `CustomResourceDefinition ${crdName} belongs to Promise "${claim.name}"; two Promises cannot ` +
       `share an API (change spec.api's group or names, or delete Promise "${claim.name}" first)`
     );
-  }
-
-  /** True when the Promise's CRD exists and was installed for this Promise (name and uid). */
-  async function ownsCrd(p: KratixPromise): Promise<boolean> {
-    const crdName = p.spec?.api?.metadata?.name;
-    if (!crdName) return false;
-    const claim = crdClaim(await readCrd(kube, crdName), { name: p.metadata.name, uid: p.metadata.uid });
-    return claim.kind === 'ours';
   }
 
   /**
@@ -187,188 +153,5 @@ export function promiseActivities(deps: ActivityDeps) {
     return { gone: false, intervalMs };
   }
 
-  async function listResources(p: KratixPromise): Promise<KubeObject[]> {
-    const t = apiTarget(p.spec?.api);
-    if (!t) return [];
-    try {
-      const list = (await kube.custom.listClusterCustomObject({
-        group: t.group,
-        version: t.version,
-        plural: t.plural,
-      })) as {
-        items: KubeObject[];
-      };
-      return list.items;
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      throw err;
-    }
-  }
-
-  /**
-   * After a Promise update: re-runs every resource of the Promise, at most `concurrency` at a
-   * time (ConfigMap kratix, key config: promiseUpdateConcurrency; default 5), and waits for each
-   * batch. A Resource is done once its lifecycle finished a run that started after the signal,
-   * however it ended (`state` query: a run numbered past the one current at the signal), so a
-   * Resource that keeps failing does not hold the update. Progress is heartbeated and a retry
-   * resumes from it; signal and query errors fail the attempt (and are retried), except a
-   * lifecycle that does not exist, which has nothing to re-run.
-   */
-  async function rerunPromiseResources(input: { name: string; since: string }) {
-    const p = await readPromise(kube, input.name);
-    if (!p) return { resources: 0 };
-    const config = await readPlatformConfig(kube);
-    const concurrency = Math.max(
-      1,
-      Number(config.promiseUpdateConcurrency) || DEFAULT_PROMISE_UPDATE_CONCURRENCY,
-    );
-    // A stable order, so the offset a retry resumes from means the same resources.
-    const key = (r: KubeObject) => `${r.metadata.namespace ?? ''}/${r.metadata.name}`;
-    const items = (await listResources(p)).sort((a, b) => key(a).localeCompare(key(b)));
-    const ctx = Context.current();
-    const resumed = ctx.info.heartbeatDetails as RerunProgress | undefined;
-    let offset = typeof resumed?.offset === 'number' ? resumed.offset : 0;
-    let baselines: Record<string, number> = resumed?.baselines ?? {};
-    if (offset > 0) ctx.log.info('resuming Promise update re-runs', { promise: input.name, offset });
-    const connection = await connectTemporalClient(deps.temporal);
-    try {
-      const client = new Client({ connection, namespace: ctx.info.workflowNamespace });
-      const lifecycle = (r: KubeObject) =>
-        client.workflow.getHandle(
-          resourceWorkflowId({
-            promise: input.name,
-            namespace: r.metadata.namespace ?? '',
-            name: r.metadata.name,
-            uid: r.metadata.uid ?? '',
-          }),
-        );
-      /** Runs the lifecycle has started so far; undefined when it has no lifecycle (nothing to wait for). */
-      const runCount = async (r: KubeObject) => {
-        try {
-          const state = await lifecycle(r).query(stateQuery);
-          return state.deleting ? undefined : state;
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) return undefined;
-          throw err;
-        }
-      };
-      for (; offset < items.length; offset += concurrency, baselines = {}) {
-        const batch = items.slice(offset, offset + concurrency);
-        for (const r of batch) {
-          const uid = r.metadata.uid ?? '';
-          if (baselines[uid] !== undefined) continue; // signalled by an earlier attempt
-          const state = await runCount(r);
-          if (!state) {
-            baselines[uid] = -1;
-            ctx.log.info('no lifecycle to re-run', { resource: key(r) });
-            continue;
-          }
-          try {
-            await lifecycle(r).signal(reconcileSignal, { reason: 'promise-updated' });
-          } catch (err) {
-            if (!(err instanceof WorkflowNotFoundError)) throw err;
-            baselines[uid] = -1;
-            continue;
-          }
-          baselines[uid] = state.runCount;
-          heartbeat({ offset, baselines } satisfies RerunProgress);
-        }
-        // Wait until every resource of the batch finished a run that started after the signal.
-        for (;;) {
-          heartbeat({ offset, baselines } satisfies RerunProgress);
-          const pending: string[] = [];
-          for (const r of batch) {
-            const baseline = baselines[r.metadata.uid ?? ''] ?? -1;
-            if (baseline < 0) continue;
-            const state = await runCount(r);
-            if (state && !state.lastRuns.some((run) => run.number > baseline)) pending.push(key(r));
-          }
-          if (pending.length === 0) break;
-          await sleep(1000);
-        }
-      }
-    } finally {
-      await connection.close();
-    }
-    return { resources: items.length, concurrency };
-  }
-
-  /** Promise delete, step 1: delete every resource and wait until their delete workflows let them go. */
-  async function deleteResourcesOfPromise(input: { name: string }) {
-    const p = await readPromise(kube, input.name);
-    // The Resources of an API this Promise does not own (refused) are another Promise's.
-    if (!p || !(await ownsCrd(p))) return { deleted: 0 };
-    const t = apiTarget(p.spec?.api);
-    const items = await listResources(p);
-    for (const r of items) {
-      if (r.metadata.deletionTimestamp) continue;
-      await kube.custom
-        .deleteNamespacedCustomObject({
-          group: t!.group,
-          version: t!.version,
-          plural: t!.plural,
-          namespace: r.metadata.namespace ?? '',
-          name: r.metadata.name,
-        })
-        .catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        });
-    }
-    for (;;) {
-      const left = await listResources(p);
-      heartbeat({ remaining: left.length });
-      if (left.length === 0) break;
-      await patchPromiseStatus(kube, input.name, {
-        message: `Deleting: waiting for ${left.length} resource(s) to be deleted`,
-      });
-      await sleep(1000);
-    }
-    return { deleted: items.length };
-  }
-
-  /**
-   * Promise delete, last step: remove the CRD and every ServiceAccount, Role, ClusterRole and
-   * binding this project created for the Promise (by label; a pre-existing custom ServiceAccount
-   * carries none of our labels and stays), then release the finalizer.
-   */
-  async function finishPromiseDelete(input: { name: string; uid: string }) {
-    const p = await readPromise(kube, input.name);
-    if (p && p.metadata.uid === input.uid) {
-      // Only the CRD this Promise installed: a refused Promise's API belongs to someone else.
-      if (p.spec?.api?.metadata?.name && (await ownsCrd(p))) await deleteCrd(kube, p.spec.api.metadata.name);
-      const labelSelector = `${PROMISE_NAME_LABEL}=${input.name},${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-      const ignore404 = (err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      };
-      for (const b of (await kube.rbac.listClusterRoleBinding({ labelSelector })).items) {
-        await kube.rbac.deleteClusterRoleBinding({ name: b.metadata!.name! }).catch(ignore404);
-      }
-      for (const r of (await kube.rbac.listClusterRole({ labelSelector })).items) {
-        await kube.rbac.deleteClusterRole({ name: r.metadata!.name! }).catch(ignore404);
-      }
-      for (const b of (await kube.rbac.listRoleBindingForAllNamespaces({ labelSelector })).items) {
-        await kube.rbac
-          .deleteNamespacedRoleBinding({ name: b.metadata!.name!, namespace: b.metadata!.namespace! })
-          .catch(ignore404);
-      }
-      for (const r of (await kube.rbac.listRoleForAllNamespaces({ labelSelector })).items) {
-        await kube.rbac
-          .deleteNamespacedRole({ name: r.metadata!.name!, namespace: r.metadata!.namespace! })
-          .catch(ignore404);
-      }
-      for (const sa of (await kube.core.listServiceAccountForAllNamespaces({ labelSelector })).items) {
-        await kube.core
-          .deleteNamespacedServiceAccount({ name: sa.metadata!.name!, namespace: sa.metadata!.namespace! })
-          .catch(ignore404);
-      }
-    }
-    await patchPromiseMetadata(kube, input.name, input.uid, removeFinalizerPatch(DELETE_FINALIZER));
-  }
-
-  return {
-    installPromise,
-    rerunPromiseResources,
-    deleteResourcesOfPromise,
-    finishPromiseDelete,
-  };
+  return { installPromise };
 }
