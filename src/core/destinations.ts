@@ -17,8 +17,13 @@ export function combineSelectors(
   pipeline: Selector[] | undefined,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const s of pipeline ?? []) Object.assign(out, s?.matchLabels ?? {});
-  for (const s of promise ?? []) Object.assign(out, s?.matchLabels ?? {});
+  // Label values are strings, but a YAML file says `tier: 113574` or `canary: true` without quotes:
+  // compare them as the strings a Destination's labels are.
+  const add = (labels: Record<string, unknown> | undefined) => {
+    for (const [k, v] of Object.entries(labels ?? {})) out[k] = String(v);
+  };
+  for (const s of pipeline ?? []) add(s?.matchLabels);
+  for (const s of promise ?? []) add(s?.matchLabels);
   return out;
 }
 

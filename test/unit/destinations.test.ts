@@ -49,3 +49,13 @@ describe('destination scheduling', () => {
     );
   });
 });
+
+describe('selectors written as unquoted YAML', () => {
+  it('match Destination labels as strings (numbers and booleans from destination-selectors.yaml)', () => {
+    const labels = combineSelectors(undefined, [
+      { matchLabels: { tier: 113574, canary: true } as unknown as Record<string, string> },
+    ]);
+    expect(labels).toEqual({ tier: '113574', canary: 'true' });
+    expect(matches({ name: 'prod', labels: { tier: '113574', canary: 'true' } }, labels)).toBe(true);
+  });
+});
