@@ -3,6 +3,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { DEFAULT_RESULT_LIMIT_BYTES } from '../core/pipeline-settings.js';
 
 export interface OutputFile {
   /** Path relative to /kratix/output (nested folders kept). */
@@ -114,8 +115,6 @@ export function readPipelineDirs(outputDir: string, metadataDir?: string): Pipel
 }
 
 /** Largest compressed result a pipeline Pod may hand back (a Secret holds at most 1 MiB). */
-export { DEFAULT_RESULT_LIMIT_BYTES } from '../core/pipeline-settings.js';
-import { DEFAULT_RESULT_LIMIT_BYTES } from '../core/pipeline-settings.js';
 
 const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
 

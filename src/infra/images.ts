@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../package-root.js';
+import { PROJECT_VERSION } from '../package-root.js';
 import { cacheDir, resolveBinary } from './binaries.js';
 import {
   normalizeEntries,
@@ -31,14 +31,10 @@ import {
  * `<cacheDir>/images/<name>/<input hash>.tar`: a rebuild happens only when an input changes.
  */
 
-const version = (
-  JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
-
 /** The pod sandbox image (containerd's `sandbox_image`): our own static pause program. */
 export const PAUSE_IMAGE = 'localhost/kratix-temporal/pause:3.10';
 /** busybox (static, with applet links) and the pinned kubectl; user 65532 `nonroot` exists. */
-export const TOOLBOX_IMAGE = `localhost/kratix-temporal/toolbox:${version}`;
+export const TOOLBOX_IMAGE = `localhost/kratix-temporal/toolbox:${PROJECT_VERSION}`;
 
 /** Bumped when the archive format changes, so cached archives are rebuilt. */
 const FORMAT = 1;

@@ -3,15 +3,10 @@
 // project builds this image locally and imports it into the node's containerd (`localhost/` name).
 // A real install points `worker --helper-image` at the image it pushed.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
-import path from 'node:path';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_ROOT } from '../package-root.js';
+import { PROJECT_VERSION } from '../package-root.js';
 import type { OciArchive, RootfsEntry } from '../infra/oci-image.js';
-
-export const PROJECT_VERSION = (
-  JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
 
 export const PIPELINE_HELPER_IMAGE = `localhost/kratix-temporal/pipeline-helper:${PROJECT_VERSION}`;
 
