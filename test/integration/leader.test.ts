@@ -28,7 +28,9 @@ describe('controller leader election', () => {
         temporal: testTemporalConnection(),
         workDir: tmpdir(),
         runWorker: false,
-        leaderElection: { leaseName, identity, leaseDurationSeconds: 3, renewIntervalMs: 500 },
+        // A lease long enough that a renewal delayed by a loaded CI machine (seen: > 3 s) does not
+        // hand it over; the handover below comes from the leader releasing it, not from expiry.
+        leaderElection: { leaseName, identity, leaseDurationSeconds: 10, renewIntervalMs: 500 },
       });
     const first = await start('first');
     await waitUntil('first leads', async () => (await lease()).spec?.holderIdentity === 'first');
