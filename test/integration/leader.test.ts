@@ -32,19 +32,26 @@ describe('controller leader election', () => {
         // hand it over; the handover below comes from the leader releasing it, not from expiry.
         leaderElection: { leaseName, identity, leaseDurationSeconds: 10, renewIntervalMs: 500 },
       });
-    const first = await start('first');
-    await waitUntil('first leads', async () => (await lease()).spec?.holderIdentity === 'first');
-    const second = await start('second');
-    await new Promise((r) => setTimeout(r, 2500));
-    expect((await lease()).spec?.holderIdentity).toBe('first'); // a live leader keeps the lease
+    // Stopped whatever happens: a controller left running keeps jest from exiting.
+    const started: { stop(): Promise<void> }[] = [];
+    try {
+      const first = await start('first');
+      started.push(first);
+      await waitUntil('first leads', async () => (await lease()).spec?.holderIdentity === 'first');
+      const second = await start('second');
+      started.push(second);
+      await new Promise((r) => setTimeout(r, 2500));
+      expect((await lease()).spec?.holderIdentity).toBe('first'); // a live leader keeps the lease
 
-    await first.stop(); // releases the lease
-    await waitUntil(
-      'second takes over',
-      async () => (await lease()).spec?.holderIdentity === 'second',
-      20_000,
-    );
-    expect((await lease()).spec?.leaseTransitions).toBe(1);
-    await second.stop();
+      await started.shift()!.stop(); // the first: releases the lease
+      await waitUntil(
+        'second takes over',
+        async () => (await lease()).spec?.holderIdentity === 'second',
+        20_000,
+      );
+      expect((await lease()).spec?.leaseTransitions).toBe(1);
+    } finally {
+      for (const s of started) await s.stop().catch(() => undefined);
+    }
   });
 });
