@@ -1,12 +1,11 @@
 import { describeRef } from '../src/core/names.js';
-import { stringify } from 'yaml';
 import {
-  chooseDestination,
   combineSelectors,
   dependenciesOutputDir,
   matches,
   resourceOutputDir,
 } from '../src/core/destinations.js';
+import { planOutput, recordedDestinations, staticDependencyFiles } from '../src/core/output-plan.js';
 import { isPromiseRef, type KratixPromise, type KubeObject, type ObjectRef } from '../src/core/types.js';
 import type { CollectedResult, OutputFile } from '../src/executors/collect.js';
 import { recordEvent } from '../src/kube/events.js';
@@ -23,11 +22,7 @@ import type { ObjectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { metrics } from '../src/metrics.js';
 
-/** The Destination(s) each pipeline's output went to, as recorded in status (sticky). */
-export function recordedDestinations(obj: KubeObject): Record<string, string> {
-  return ((obj.status?.kratix as { destinations?: Record<string, string> } | undefined)?.destinations ??
-    {}) as Record<string, string>;
-}
+export { recordedDestinations } from '../src/core/output-plan.js';
 
 /** The folder an object's pipeline writes to inside a Destination (without the pipeline for `whole`). */
 function outputDir(
@@ -86,45 +81,32 @@ export async function writeOutput(
 ): Promise<string[]> {
   const { ref, pipeline, result, obj, acc, promise } = args;
   const previous = recordedDestinations(obj)[pipeline];
-  const isPromise = isPromiseRef(ref);
-  // Nothing to write and nothing written before: leave the stores alone.
-  if (result.files.length === 0 && !previous) return [];
   const fail = async (reason: string, message: string): Promise<never> => {
     if (obj.status?.message !== message) await acc.patchStatus({ message });
     await recordEvent(deps.kube, acc.event, 'Warning', reason, message);
     throw new Error(message);
   };
-
-  const labels = combineSelectors(promise.spec?.destinationSelectors, result.destinationSelectors);
+  // Nothing to write and nothing written before: the Destinations are not even listed.
+  if (result.files.length === 0 && !previous) return [];
   const destinations = await listDestinations(deps.kube);
-  const targets = isPromise
-    ? destinations.filter((d) => matches(destinationInfo(d), labels))
-    : [chooseDestination(destinations.map(destinationInfo), labels, previous)]
-        .filter((d) => d !== undefined)
-        .map((d) => destinations.find((x) => x.metadata.name === d.name)!);
-  if (targets.length === 0 && isPromise) {
+  const plan = planOutput({
+    isPromise: isPromiseRef(ref),
+    pipeline,
+    promiseSelectors: promise.spec?.destinationSelectors,
+    pipelineSelectors: result.destinationSelectors,
+    destinations: destinations.map(destinationInfo),
+    previous,
+    fileCount: result.files.length,
+  });
+  if (plan.kind === 'skip') return [];
+  if (plan.kind === 'none') {
+    if (plan.wait) return fail('NoMatchingDestination', plan.message!);
     // A Promise stays usable without Destinations; its output simply has nowhere to go yet.
-    if (result.files.length > 0) {
-      await recordEvent(
-        deps.kube,
-        acc.event,
-        'Warning',
-        'NoMatchingDestination',
-        `Pipeline "${pipeline}": no Destination matches; output not written`,
-      );
-    }
+    if (plan.message)
+      await recordEvent(deps.kube, acc.event, 'Warning', 'NoMatchingDestination', plan.message);
     return [];
   }
-  if (targets.length === 0) {
-    const wanted =
-      Object.entries(labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',') || '(any)';
-    return fail(
-      'NoMatchingDestination',
-      `Pipeline "${pipeline}": no Destination matches ${wanted}; waiting for one`,
-    );
-  }
+  const targets = plan.destinations.map((n) => destinations.find((x) => x.metadata.name === n)!);
   for (const d of targets) {
     try {
       await writeTo(deps, d, ref, pipeline, result.files);
@@ -149,9 +131,7 @@ export async function writeStaticDependencies(
 ): Promise<string[]> {
   const dependencies = promise.spec?.dependencies ?? [];
   const ref: ObjectRef = { type: 'promise', promise: promise.metadata.name, uid: promise.metadata.uid ?? '' };
-  const files = dependencies.length
-    ? [{ path: 'dependencies.yaml', content: dependencies.map((d) => stringify(d)).join('---\n') }]
-    : [];
+  const files = staticDependencyFiles(dependencies);
   return writeOutput(deps, { ref, promise, pipeline: 'static', result: { files }, obj: promise, acc });
 }
 

@@ -8,18 +8,26 @@ import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
 import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
-import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
+import { findCondition } from '../src/core/status.js';
+import {
+  outcomeFailureDetail,
+  pipelineSucceededStatus,
+  runCompletedStatus,
+  runStartedStatus,
+  RUN_EVENTS,
+  waitingForPromiseMessage,
+} from '../src/core/run-status.js';
 import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
-import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
+import { collectConfigureResult, PipelineOutputError } from '../src/executors/collect.js';
 import { EnvResolutionError } from '../src/kube/env.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
 import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import { pruneEarlierRuns, runRoot } from './run-dirs.js';
-import { CONDITION, conditionsWith, failPipeline, now, reportPending, withPhase } from './run-status.js';
+import { failPipeline, now, reportPending, withPhase } from './run-status.js';
 import type { ActivityDeps } from './deps.js';
-import { recordedDestinations, writeOutput } from './output.js';
+import { writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
 import { metrics } from '../src/metrics.js';
 
@@ -54,32 +62,20 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const obj = await acc.read();
     if (!obj) return { gone: true, pipelines: [], intervalMs };
     if (acc.type === 'resource' && findCondition(promise.status, 'Available')?.status !== 'True') {
-      const message = `Waiting for Promise ${promise.metadata.name} to be available`;
+      const message = waitingForPromiseMessage(promise.metadata.name);
       if (obj.status?.message !== message) await acc.patchStatus({ message });
       throw new Error(message);
     }
     if (input.reason === 'manual') await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
     const pipelines = pipelinesFor(promise, acc.type, 'configure');
-    const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
-    await acc.patchStatus({
-      ...(obj.status?.message &&
-      obj.status.message !== `Waiting for Promise ${promise.metadata.name} to be available`
-        ? {}
-        : { message: 'Pending' }),
-      conditions: conditionsWith(obj, {
-        type: CONDITION.configure,
-        status: 'False',
-        reason: 'PipelineNotCompleted',
-        message: 'Pipeline has not completed',
-      }),
-      kratix: {
-        ...kratix,
-        workflows: {
-          ...((kratix.workflows ?? {}) as Record<string, unknown>),
-          pipelines: pipelines.map((p) => ({ name: p.metadata.name, phase: 'Pending' })),
-        },
-      },
-    });
+    await acc.patchStatus(
+      runStartedStatus(
+        obj,
+        promise.metadata.name,
+        pipelines.map((p) => p.metadata.name),
+        now(),
+      ),
+    );
     return {
       gone: false,
       intervalMs,
@@ -141,7 +137,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         acc.event,
         'Normal',
         'PipelineStarted',
-        `${action} pipeline "${name}" started (${input.index + 1}/${input.total})`,
+        RUN_EVENTS.pipelineStarted(action, name, input.index, input.total),
       );
     }
 
@@ -196,11 +192,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       clearTimeout(timer);
     }
     if (!outcome.ok) {
-      const total = pipeline.spec.containers.length;
-      const detail =
-        outcome.exitCode === null
-          ? outcome.message
-          : `container "${outcome.container}" (${outcome.index + 1}/${total}) exited with code ${outcome.exitCode}`;
+      const detail = outcomeFailureDetail(outcome, pipeline.spec.containers.length);
       throw await failPipeline(kube, acc, action, name, detail, outcome.logTail);
     }
     // Delete pipelines' output is ignored (seed 001).
@@ -210,19 +202,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         acc.event,
         'Normal',
         'PipelineSucceeded',
-        `delete pipeline "${name}" completed`,
+        RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
       );
       return { gone: false, files: 0 };
     }
 
     let result;
     try {
-      result = collectResult(outcome.files);
-      if (result.status && 'kratix' in result.status) {
-        throw new PipelineOutputError(
-          "/kratix/metadata/status.yaml: 'kratix' is a managed status field and cannot be set by pipelines",
-        );
-      }
+      result = collectConfigureResult(outcome.files);
     } catch (err) {
       if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
@@ -231,17 +218,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
     const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);
-    const merged = mergeStatus(latest.status, result.status ?? {});
-    if (
-      merged.message === latest.status?.message &&
-      String(merged.message).startsWith(`Pipeline "${name}" is waiting`)
-    )
-      merged.message = 'Pending';
-    const kratix = withPhase(latest, name, 'Succeeded');
-    if (destinations.length)
-      kratix.destinations = { ...recordedDestinations(latest), [name]: destinations.join(',') };
     try {
-      await acc.patchStatus({ ...merged, kratix });
+      await acc.patchStatus(pipelineSucceededStatus(latest, result.status, name, destinations, now()));
     } catch (err) {
       // Too large (413) or invalid (422) for the API server: retrying the same status cannot help.
       const code = statusCode(err);
@@ -260,7 +238,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       acc.event,
       'Normal',
       'PipelineSucceeded',
-      `Pipeline "${name}" completed (${input.index + 1}/${input.total})`,
+      RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
     );
     return { gone: false, files: result.files.length };
   }
@@ -270,52 +248,18 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const acc = objectAccess(kube, input.ref);
     const obj = await acc.read();
     if (obj) {
-      const time = now();
-      let conditions = conditionsWith(obj, {
-        type: CONDITION.configure,
-        status: 'True',
-        reason: 'PipelineExecutedSuccessfully',
-        message: 'Pipeline completed',
-        observedGeneration: input.generation,
-      });
       const promise = isPromiseRef(input.ref);
       const wasAvailable = findCondition(obj.status, 'Available')?.status === 'True';
-      if (promise) {
-        conditions = setCondition(
-          conditions,
-          {
-            type: 'Available',
-            status: 'True',
-            reason: 'PromiseAvailable',
-            message: 'Ready to fulfil resource requests',
-          },
-          time,
-        );
-      }
-      const message = obj.status?.message;
-      await acc.patchStatus({
-        ...(message === 'Pending' || !message
-          ? { message: promise ? 'Promise configured' : 'Resource requested' }
-          : {}),
-        observedGeneration: input.generation,
-        lastSuccessfulConfigureWorkflowTime: time,
-        conditions,
-      });
+      await acc.patchStatus(runCompletedStatus(obj, input.generation, promise, now()));
       await recordEvent(
         kube,
         acc.event,
         'Normal',
         'ConfigureWorkflowCompleted',
-        'All configure pipelines completed',
+        RUN_EVENTS.configureCompleted,
       );
       if (promise && !wasAvailable)
-        await recordEvent(
-          kube,
-          acc.event,
-          'Normal',
-          'Available',
-          'Promise is ready to fulfil resource requests',
-        );
+        await recordEvent(kube, acc.event, 'Normal', 'Available', RUN_EVENTS.promiseAvailable);
     }
     rmSync(runRoot(deps, input.runId), { recursive: true, force: true });
   }

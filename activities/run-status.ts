@@ -1,47 +1,27 @@
 // How a run shows on its object: pipeline phases, the PipelineCompleted / DeletePipelineCompleted
-// condition, failures and waits (message, condition, Warning event).
+// condition, failures and waits (message, condition, Warning event). The status itself is computed
+// by src/core/run-status.ts (shared with `kratix-temporal test`).
 import { ApplicationFailure } from '@temporalio/activity';
-import { setCondition } from '../src/core/status.js';
+import * as core from '../src/core/run-status.js';
 import type { Condition, KubeObject, WorkflowAction } from '../src/core/types.js';
 import type { Kube } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
 import type { ObjectAccess } from './access.js';
 
-export interface PipelinePhase {
-  name: string;
-  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
-  message?: string;
-  lastTransitionTime?: string;
-}
-
-/** The condition each action reports (seed 004 / DESIGN §3). */
-export const CONDITION: Record<WorkflowAction, string> = {
-  configure: 'PipelineCompleted',
-  delete: 'DeletePipelineCompleted',
-};
+export { CONDITION, pipelinePhases, type PipelinePhase } from '../src/core/run-status.js';
 export const now = () => new Date().toISOString();
-
-export function pipelinePhases(obj: KubeObject): PipelinePhase[] {
-  const k = obj.status?.kratix as { workflows?: { pipelines?: PipelinePhase[] } } | undefined;
-  return k?.workflows?.pipelines ?? [];
-}
 
 export function withPhase(
   obj: KubeObject,
   name: string,
-  phase: PipelinePhase['phase'],
+  phase: core.PipelinePhase['phase'],
   message?: string,
 ): Record<string, unknown> {
-  const phases = pipelinePhases(obj).map((p) =>
-    p.name === name ? { name, phase, ...(message ? { message } : {}), lastTransitionTime: now() } : p,
-  );
-  const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
-  const workflows = (kratix.workflows ?? {}) as Record<string, unknown>;
-  return { ...kratix, workflows: { ...workflows, pipelines: phases } };
+  return core.withPhase(obj, name, phase, now(), message);
 }
 
 export function conditionsWith(obj: KubeObject, c: Condition): Condition[] {
-  return setCondition(obj.status?.conditions as Condition[] | undefined, c, now());
+  return core.conditionsWith(obj, c, now());
 }
 
 /** Records a failed pipeline on the object (condition, phase, message, Warning event) and fails the run. */
@@ -53,17 +33,10 @@ export async function failPipeline(
   detail: string,
   logTail?: string,
 ) {
-  const message = `Pipeline "${pipeline}" failed: ${detail}`;
-  const reason = action === 'delete' ? 'DeletePipelineFailed' : 'PipelineFailed';
   const obj = await acc.read();
-  if (obj) {
-    await acc.patchStatus({
-      message,
-      conditions: conditionsWith(obj, { type: CONDITION[action], status: 'False', reason, message }),
-      ...(action === 'configure' ? { kratix: withPhase(obj, pipeline, 'Failed', detail) } : {}),
-    });
-  }
-  await recordEvent(kube, acc.event, 'Warning', reason, logTail ? `${message}; output: ${logTail}` : message);
+  const { message, reason, patch } = core.pipelineFailedStatus(obj, action, pipeline, detail, now());
+  if (patch) await acc.patchStatus(patch);
+  await recordEvent(kube, acc.event, 'Warning', reason, core.failedEventMessage(message, logTail));
   return ApplicationFailure.nonRetryable(message, 'PipelineFailed');
 }
 
@@ -84,7 +57,7 @@ export async function reportPending(
     await acc.patchStatus({
       message,
       conditions: conditionsWith(obj, {
-        type: CONDITION[action],
+        type: core.CONDITION[action],
         status: 'False',
         reason: 'PipelinePending',
         message,

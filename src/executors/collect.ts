@@ -82,3 +82,13 @@ export function collectResult(found: PipelineFiles): CollectedResult {
     destinationSelectors: (selectors?.value ?? undefined) as CollectedResult['destinationSelectors'],
   };
 }
+
+/** What a configure pipeline left, validated, with `status.kratix` refused (it is managed by the run). */
+export function collectConfigureResult(found: PipelineFiles): CollectedResult {
+  const result = collectResult(found);
+  if (result.status && 'kratix' in result.status)
+    throw new PipelineOutputError(
+      "/kratix/metadata/status.yaml: 'kratix' is a managed status field and cannot be set by pipelines",
+    );
+  return result;
+}

@@ -1,0 +1,211 @@
+// How a run shows on its object, as pure functions of the object and the time: the status patches
+// (JSON merge patches of `.status`) and Event messages of a configure or delete run. The activities
+// send them to the API server; `kratix-temporal test` applies them in memory, so both give the
+// same status.
+import { mergeStatus, setCondition } from './status.js';
+import type { Condition, KubeObject, WorkflowAction } from './types.js';
+
+export interface PipelinePhase {
+  name: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** The condition each action reports (seed 004 / DESIGN §3). */
+export const CONDITION: Record<WorkflowAction, string> = {
+  configure: 'PipelineCompleted',
+  delete: 'DeletePipelineCompleted',
+};
+
+type Status = Record<string, unknown>;
+
+export function pipelinePhases(obj: KubeObject): PipelinePhase[] {
+  const k = obj.status?.kratix as { workflows?: { pipelines?: PipelinePhase[] } } | undefined;
+  return k?.workflows?.pipelines ?? [];
+}
+
+/** `status.kratix` with one pipeline's phase changed. */
+export function withPhase(
+  obj: KubeObject,
+  name: string,
+  phase: PipelinePhase['phase'],
+  time: string,
+  message?: string,
+): Status {
+  const phases = pipelinePhases(obj).map((p) =>
+    p.name === name ? { name, phase, ...(message ? { message } : {}), lastTransitionTime: time } : p,
+  );
+  const kratix = (obj.status?.kratix ?? {}) as Status;
+  const workflows = (kratix.workflows ?? {}) as Status;
+  return { ...kratix, workflows: { ...workflows, pipelines: phases } };
+}
+
+export function conditionsWith(obj: KubeObject, c: Condition, time: string): Condition[] {
+  return setCondition(obj.status?.conditions as Condition[] | undefined, c, time);
+}
+
+export function waitingForPromiseMessage(promise: string): string {
+  return `Waiting for Promise ${promise} to be available`;
+}
+
+/** A configure run starts: PipelineCompleted=False, every pipeline Pending. */
+export function runStartedStatus(
+  obj: KubeObject,
+  promise: string,
+  pipelines: string[],
+  time: string,
+): Status {
+  const kratix = (obj.status?.kratix ?? {}) as Status;
+  const message = obj.status?.message;
+  return {
+    ...(message && message !== waitingForPromiseMessage(promise) ? {} : { message: 'Pending' }),
+    conditions: conditionsWith(
+      obj,
+      {
+        type: CONDITION.configure,
+        status: 'False',
+        reason: 'PipelineNotCompleted',
+        message: 'Pipeline has not completed',
+      },
+      time,
+    ),
+    kratix: {
+      ...kratix,
+      workflows: {
+        ...((kratix.workflows ?? {}) as Status),
+        pipelines: pipelines.map((name) => ({ name, phase: 'Pending' })),
+      },
+    },
+  };
+}
+
+/**
+ * A configure pipeline succeeded: its status.yaml merged into `latest` (the object as the run last
+ * saw it), its phase Succeeded, and where its output went (sticky Destinations).
+ */
+export function pipelineSucceededStatus(
+  latest: KubeObject,
+  pipelineStatus: Status | undefined,
+  name: string,
+  destinations: string[],
+  time: string,
+): Status {
+  const merged = mergeStatus(latest.status, pipelineStatus ?? {});
+  // A pending problem that resolved itself left its message behind.
+  if (
+    merged.message === latest.status?.message &&
+    String(merged.message).startsWith(`Pipeline "${name}" is waiting`)
+  )
+    merged.message = 'Pending';
+  const kratix = withPhase(latest, name, 'Succeeded', time);
+  if (destinations.length) {
+    const recorded = ((latest.status?.kratix as { destinations?: Record<string, string> } | undefined)
+      ?.destinations ?? {}) as Record<string, string>;
+    kratix.destinations = { ...recorded, [name]: destinations.join(',') };
+  }
+  return { ...merged, kratix };
+}
+
+/** A pipeline failed: the message, the Warning reason and the status patch that show it. */
+export function pipelineFailedStatus(
+  obj: KubeObject | undefined,
+  action: WorkflowAction,
+  pipeline: string,
+  detail: string,
+  time: string,
+): { message: string; reason: string; patch?: Status } {
+  const message = `Pipeline "${pipeline}" failed: ${detail}`;
+  const reason = action === 'delete' ? 'DeletePipelineFailed' : 'PipelineFailed';
+  if (!obj) return { message, reason };
+  return {
+    message,
+    reason,
+    patch: {
+      message,
+      conditions: conditionsWith(obj, { type: CONDITION[action], status: 'False', reason, message }, time),
+      ...(action === 'configure' ? { kratix: withPhase(obj, pipeline, 'Failed', time, detail) } : {}),
+    },
+  };
+}
+
+/** The failed pipeline's Warning Event message: with the container's last output, if any. */
+export function failedEventMessage(message: string, logTail?: string): string {
+  return logTail ? `${message}; output: ${logTail}` : message;
+}
+
+/** What a failed executor outcome says about its container. */
+export function outcomeFailureDetail(
+  outcome: { container: string; index: number; exitCode: number | null; message: string },
+  total: number,
+): string {
+  return outcome.exitCode === null
+    ? outcome.message
+    : `container "${outcome.container}" (${outcome.index + 1}/${total}) exited with code ${outcome.exitCode}`;
+}
+
+/** Every configure pipeline succeeded: PipelineCompleted=True (and a Promise becomes Available). */
+export function runCompletedStatus(
+  obj: KubeObject,
+  generation: number,
+  isPromise: boolean,
+  time: string,
+): Status {
+  let conditions = conditionsWith(
+    obj,
+    {
+      type: CONDITION.configure,
+      status: 'True',
+      reason: 'PipelineExecutedSuccessfully',
+      message: 'Pipeline completed',
+      observedGeneration: generation,
+    },
+    time,
+  );
+  if (isPromise)
+    conditions = setCondition(
+      conditions,
+      {
+        type: 'Available',
+        status: 'True',
+        reason: 'PromiseAvailable',
+        message: 'Ready to fulfil resource requests',
+      },
+      time,
+    );
+  const message = obj.status?.message;
+  return {
+    ...(message === 'Pending' || !message
+      ? { message: isPromise ? 'Promise configured' : 'Resource requested' }
+      : {}),
+    observedGeneration: generation,
+    lastSuccessfulConfigureWorkflowTime: time,
+    conditions,
+  };
+}
+
+/** The Events of a run (reason → message), worded once for the worker and `kratix-temporal test`. */
+export const RUN_EVENTS = {
+  pipelineStarted: (action: WorkflowAction, name: string, index: number, total: number) =>
+    `${action} pipeline "${name}" started (${index + 1}/${total})`,
+  pipelineSucceeded: (action: WorkflowAction, name: string, index: number, total: number) =>
+    action === 'delete'
+      ? `delete pipeline "${name}" completed`
+      : `Pipeline "${name}" completed (${index + 1}/${total})`,
+  configureCompleted: 'All configure pipelines completed',
+  promiseAvailable: 'Promise is ready to fulfil resource requests',
+};
+
+/** RFC 7386 JSON merge patch, as the API server applies a status patch. */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete out[k];
+    else out[k] = applyMergePatch(out[k], v);
+  }
+  return out;
+}
