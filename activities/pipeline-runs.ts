@@ -1,6 +1,5 @@
 // A configure run and its pipelines: start the run, run each pipeline with the executor (then
 // validate its output, write it to the state store, merge its status), complete the run.
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { stringify } from 'yaml';
@@ -24,7 +23,7 @@ import { describeApiError, statusCode } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
 import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
-import { pruneEarlierRuns, runRoot } from './run-dirs.js';
+import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
 import { failPipeline, now, reportPending, withPhase } from './run-status.js';
 import type { ActivityDeps } from './deps.js';
 import { writeOutput } from './output.js';
@@ -261,7 +260,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       if (promise && !wasAvailable)
         await recordEvent(kube, acc.event, 'Normal', 'Available', RUN_EVENTS.promiseAvailable);
     }
-    rmSync(runRoot(deps, input.runId), { recursive: true, force: true });
+    removeRunDir(deps, input.runId);
   }
 
   return { startConfigureRun, runPipeline, completeConfigureRun };

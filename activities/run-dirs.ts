@@ -2,6 +2,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { runDirName, runDirsOfLifecycle } from '../src/core/names.js';
+import { keepRunLogs, removeKeptLogs } from '../src/executors/local-logs.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Folder of one run: the same on every retry of an activity, so a retry resumes. */
@@ -25,7 +26,22 @@ export function pruneEarlierRuns(deps: ActivityDeps, runId: string): void {
     return;
   }
   for (const e of entries)
-    if (e.startsWith(prefix) && e !== current) rmSync(path.join(dir, e), { recursive: true, force: true });
+    if (e.startsWith(prefix) && e !== current) {
+      keepRunLogsOfDir(deps, e);
+      rmSync(path.join(dir, e), { recursive: true, force: true });
+    }
+}
+
+/** Keeps a run's container output (bounded) for `kratix-temporal logs`, then removes its folder. */
+export function removeRunDir(deps: ActivityDeps, runId: string): void {
+  keepRunLogs(deps.workDir, runId);
+  rmSync(runRoot(deps, runId), { recursive: true, force: true });
+}
+
+/** keepRunLogs by folder name: a pruned folder's run id is only known by its name. */
+function keepRunLogsOfDir(deps: ActivityDeps, dirName: string): void {
+  // runDirName is idempotent on names it made (path-safe already), so the name stands for the id.
+  keepRunLogs(deps.workDir, dirName);
 }
 
 export function removeRunDirs(deps: ActivityDeps, lifecycleId: string): void {
@@ -38,4 +54,5 @@ export function removeRunDirs(deps: ActivityDeps, lifecycleId: string): void {
   }
   for (const e of runDirsOfLifecycle(lifecycleId, entries))
     rmSync(path.join(dir, e), { recursive: true, force: true });
+  removeKeptLogs(deps.workDir, lifecycleId);
 }

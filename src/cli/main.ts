@@ -5,6 +5,7 @@ import { runDev } from './dev.js';
 import { loadDevImage } from '../infra/dev-environment.js';
 import { install } from './install.js';
 import { replay } from './replay.js';
+import { registerTestCommand } from './test-command.js';
 import { startSystem } from '../system.js';
 import { EXECUTORS, writeWorkflowBundle, type ExecutorName } from '../worker.js';
 import { PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
@@ -236,6 +237,8 @@ withTemporal(
   console.log(`${results.length} replayed, ${failed} failed`);
   if (failed) process.exitCode = 1;
 });
+
+registerTestCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

@@ -35,7 +35,8 @@ export class LocalExecutor implements PipelineExecutor {
   readonly name = 'local';
 
   constructor(
-    private readonly kube: Kube,
+    /** Undefined: no cluster (`kratix-temporal test`): literal env only, kubectl reaches nothing. */
+    private readonly kube: Kube | undefined,
     private readonly opts: { bwrap?: string; kubectl?: string } = {},
   ) {}
 
@@ -76,10 +77,9 @@ export class LocalExecutor implements PipelineExecutor {
         env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.baseEnv },
       })),
     );
-    const kubeconfig = await serviceAccountKubeconfig(this.kube, {
-      name: req.serviceAccount,
-      namespace: req.namespace,
-    });
+    const kubeconfig = this.kube
+      ? await serviceAccountKubeconfig(this.kube, { name: req.serviceAccount, namespace: req.namespace })
+      : NO_CLUSTER_KUBECONFIG;
     try {
       return await this.runContainers(req, containers, kubeconfig);
     } finally {
@@ -198,6 +198,16 @@ export class LocalExecutor implements PipelineExecutor {
     });
   }
 }
+
+/** Pipelines run by `kratix-temporal test` have no cluster: kubectl fails at once, naming why. */
+const NO_CLUSTER_KUBECONFIG = `# kratix-temporal test: no cluster
+apiVersion: v1
+kind: Config
+clusters: [{ name: none, cluster: { server: "https://no-cluster.kratix-temporal-test.invalid" } }]
+contexts: [{ name: none, context: { cluster: none, user: none } }]
+users: [{ name: none, user: { token: no-cluster } }]
+current-context: none
+`;
 
 interface RunDirs {
   input: string;

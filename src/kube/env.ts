@@ -11,11 +11,14 @@ export class EnvResolutionError extends Error {
  * first, then env entries overriding. Values go to the process environment only.
  */
 export async function resolveContainerEnv(
-  kube: Kube,
+  kube: Kube | undefined,
   namespace: string,
   c: Container,
 ): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
+  // Without a cluster (`kratix-temporal test`) every Secret and ConfigMap is missing: literal values
+  // work, a required reference fails the run naming it.
+  if (!kube)
+    return resolveEnv(namespace, c, { secret: async () => undefined, configMap: async () => undefined });
   const secrets = new Map<string, Record<string, string> | undefined>();
   const configMaps = new Map<string, Record<string, string> | undefined>();
   const secret = async (name: string) => {
@@ -46,6 +49,17 @@ export async function resolveContainerEnv(
     return configMaps.get(name);
   };
 
+  return resolveEnv(namespace, c, { secret, configMap });
+}
+
+type Lookup = (name: string) => Promise<Record<string, string> | undefined>;
+
+async function resolveEnv(
+  namespace: string,
+  c: Container,
+  { secret, configMap }: { secret: Lookup; configMap: Lookup },
+): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
   for (const from of c.envFrom ?? []) {
     const prefix = from.prefix ?? '';
     if (from.secretRef) {
