@@ -6,6 +6,7 @@ import { loadDevImage } from '../infra/dev-environment.js';
 import { install } from './install.js';
 import { replay } from './replay.js';
 import { registerTestCommand } from './test-command.js';
+import { registerInspectCommands } from './inspect-commands.js';
 import { startSystem } from '../system.js';
 import { EXECUTORS, writeWorkflowBundle, type ExecutorName } from '../worker.js';
 import { PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
@@ -239,6 +240,7 @@ withTemporal(
 });
 
 registerTestCommand(program);
+registerInspectCommands(program, (cmd) => withTemporal(withKubeconfig(cmd)));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
