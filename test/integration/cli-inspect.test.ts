@@ -1,0 +1,146 @@
+import path from 'node:path';
+import { runCli } from '../support/cli.js';
+import { createTestNamespace, testKubeconfigPath } from '../support/cluster.js';
+import {
+  applyPromise,
+  promiseFor,
+  resources,
+  shPipeline,
+  uniqueApi,
+  waitForPromiseAvailable,
+  waitUntil,
+} from '../support/promises.js';
+import { privateDestination } from '../support/state-store.js';
+import { testTemporalAddress } from '../support/temporal.js';
+import type { RunInfo } from '../../src/cli/run-history.js';
+
+const UI = 'http://ui.example:8233';
+
+/** `kratix-temporal <command> <target>` against the test cluster and Temporal server. */
+const cli = (args: string[]) =>
+  runCli([
+    ...args,
+    '--kubeconfig',
+    testKubeconfigPath(),
+    '--temporal-address',
+    testTemporalAddress(),
+    '--web-ui',
+    UI,
+  ]);
+
+describe('kratix-temporal runs, retry and logs', () => {
+  it('shows succeeded and failed runs, retries one and prints container output', async () => {
+    const api = uniqueApi('inspect');
+    const label = api.promise;
+    await privateDestination(label);
+    await applyPromise(
+      promiseFor(api, {
+        destinationSelectors: [{ matchLabels: { dest: label } }],
+        workflows: {
+          resource: {
+            configure: [
+              shPipeline('render', {
+                write: `echo "hello from $KRATIX_OBJECT_NAME"
+echo "message: rendered" > /kratix/metadata/status.yaml`,
+              }),
+              shPipeline('check', {
+                verify: `if grep -q explode /kratix/input/object.yaml; then echo "boom: spec is broken"; exit 3; fi
+echo checked`,
+              }),
+            ],
+          },
+        },
+      }),
+    );
+    await waitForPromiseAvailable(api.promise);
+    const ns = await createTestNamespace('inspect');
+    const rs = resources(api, ns);
+    await rs.create('good', { mode: 'fine' });
+    await rs.create('bad', { mode: 'explode' });
+    await rs.waitFor('good', 'True');
+    await rs.waitFor('bad', 'False', 'PipelineFailed');
+
+    const kind = api.kind.toLowerCase();
+    const good = await cli(['runs', `${kind}/good`, '-n', ns]);
+    expect(good.stderr).toBe('');
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain(`${api.kind} ${ns}/good`);
+    expect(good.stdout).toMatch(
+      /RUN\s+ACTION\s+REASON\s+OUTCOME\s+STARTED \(UTC\)\s+DURATION\s+PIPELINE\s+CONTAINER/,
+    );
+    expect(good.stdout).toMatch(
+      /\n1\s+configure\s+created\s+succeeded\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d+(ms|s)/,
+    );
+    expect(good.stdout).toContain(`${UI}/namespaces/default/workflows/`);
+
+    // The plural with its group works like kubectl's, and the output is JSON for scripts.
+    const bad = await cli(['runs', `${api.plural}.${api.group}/bad`, '-n', ns, '-o', 'json']);
+    expect(bad.code).toBe(0);
+    const runs = JSON.parse(bad.stdout) as RunInfo[];
+    expect(runs[0]).toMatchObject({
+      run: '1',
+      action: 'configure',
+      reason: 'created',
+      outcome: 'failed',
+      pipeline: 'check',
+      container: 'verify',
+      message: 'Pipeline "check" failed: container "verify" (1/1) exited with code 3',
+      webUrl: expect.stringContaining(encodeURIComponent(`/${ns}/bad/`)),
+    });
+    expect(runs[0]!.durationMs).toBeGreaterThan(0);
+    const badText = await cli(['runs', `${kind}/bad`, '-n', ns]);
+    expect(badText.stdout).toMatch(/\n1\s+configure\s+created\s+failed\s+.*\s+check\s+verify\n/);
+    expect(badText.stdout).toContain(
+      'run 1 (failed):\n  Pipeline "check" failed: container "verify" (1/1) exited with code 3',
+    );
+
+    // logs: the failed run's folder is still there; the succeeded run's logs were kept when it ended.
+    const workDir = path.join(process.env.KRATIX_TEST_DIR!, 'runs');
+    const badLogs = await cli([
+      'logs',
+      `${kind}/bad`,
+      '-n',
+      ns,
+      '--run',
+      '1',
+      '--pipeline',
+      'check',
+      '--work-dir',
+      workDir,
+    ]);
+    expect(badLogs.stderr).toBe('');
+    expect(badLogs.stdout).toContain('==> run 1 · pipeline check · container verify');
+    expect(badLogs.stdout).toContain('boom: spec is broken');
+    const goodLogs = await cli([
+      'logs',
+      `${kind}/good`,
+      '-n',
+      ns,
+      '--container',
+      'write',
+      '--work-dir',
+      workDir,
+    ]);
+    expect(goodLogs.stdout).toContain('hello from good');
+    expect(goodLogs.stdout).not.toContain('checked');
+
+    // retry: a new run, triggered manually, and the label is gone once it started.
+    const retried = await cli(['retry', `${kind}/good`, '-n', ns, '-o', 'json']);
+    expect(retried.stderr).toBe('');
+    const r = JSON.parse(retried.stdout) as { requested: string; started: RunInfo | null };
+    expect(r).toMatchObject({ requested: 'configure run', started: { run: '2', reason: 'manual' } });
+    await waitUntil('run 2 succeeded', async () => {
+      const list = JSON.parse(
+        (await cli(['runs', `${kind}/good`, '-n', ns, '-o', 'json'])).stdout,
+      ) as RunInfo[];
+      return list.find((x) => x.run === '2' && x.outcome === 'succeeded');
+    });
+    const after = await rs.get('good');
+    expect(after.metadata.labels?.['kratix.io/manual-reconciliation']).toBeUndefined();
+
+    // A kind nobody provides is a clear error.
+    const unknown = await cli(['runs', 'nosuchkind/x', '-n', ns]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no Promise provides the kind "nosuchkind"');
+  });
+});
