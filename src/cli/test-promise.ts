@@ -56,7 +56,7 @@ export interface TestObjectReport {
   files: { destination: string; path: string }[];
   events: TestEvent[];
   /** With --delete: the delete pipeline's outcome. */
-  delete?: { ok: boolean; error?: string; events: TestEvent[] };
+  delete?: { ok: boolean; error?: string; events: TestEvent[]; status?: Record<string, unknown> };
 }
 
 export interface TestReport {
@@ -323,7 +323,7 @@ async function runDelete(
     del.ok = false;
     del.error = sink.error;
   }
-  report.status = obj.status ?? {};
+  del.status = obj.status ?? {};
   return del;
 }
 
