@@ -117,15 +117,20 @@ export function lifecycleOfRunDir(name: string): string {
   return name.replace(/_(configure_\d+|delete(_\d+)?)$/, '');
 }
 
+/** Newer runs first: configure runs by number, a delete (the last thing an object does) before them. */
+export function runOrder(name: string): number {
+  const n = /_configure_(\d+)$/.exec(name)?.[1];
+  return n === undefined ? Number.MAX_SAFE_INTEGER : Number(n);
+}
+
 /** Keeps the newest KEPT_RUNS_PER_LIFECYCLE runs' logs of the lifecycle `name` belongs to. */
 function pruneKeptLogs(workDir: string, name: string): void {
   const root = path.join(workDir, 'logs');
   const lifecycle = lifecycleOfRunDir(name);
   const same = list(root)
     .filter((e) => lifecycleOfRunDir(e) === lifecycle)
-    .map((e) => ({ e, t: statSync(path.join(root, e)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  for (const { e } of same.slice(KEPT_RUNS_PER_LIFECYCLE))
+    .sort((a, b) => runOrder(b) - runOrder(a));
+  for (const e of same.slice(KEPT_RUNS_PER_LIFECYCLE))
     rmSync(path.join(root, e), { recursive: true, force: true });
 }
 
