@@ -202,6 +202,33 @@ describe('kratix-temporal test', () => {
       );
   });
 
+  it('runs examples/website as the README shows', async () => {
+    const out = path.join(testDir(), 'out');
+    const r = await runCli([
+      'test',
+      'examples/website/promise.yaml',
+      'examples/website/resource.yaml',
+      '--destination',
+      'worker-1:environment=dev',
+      '--out',
+      out,
+      '--delete',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok {3}Promise website$/m);
+    expect(r.stdout).toMatch(/^ok {3}Website default\/example$/m);
+    expect(r.stdout).toContain('message: Website ready at https://example.com');
+    expect(r.stdout).toMatch(
+      /worker-1 +worker-1\/resources\/default\/website\/example\/deploy\/website\.yaml/,
+    );
+    expect(r.stdout).toContain('2 object(s), 0 failed');
+    expect(filesUnder(out, 'worker-1')).toEqual([
+      'dependencies/website/shared/namespace.yaml',
+      'resources/default/website/example/deploy/website.yaml',
+    ]);
+  });
+
   it('exits non-zero naming the pipeline, container and output when a pipeline fails', async () => {
     const api = uniqueApi('localfail');
     const dir = testDir();
