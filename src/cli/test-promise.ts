@@ -30,6 +30,7 @@ import {
   withPhase,
 } from '../core/run-status.js';
 import { KRATIX_GROUP, KRATIX_VERSION } from '../core/constants.js';
+import { fnv1a } from '../core/names.js';
 import type { CrdSpec, KratixPromise, KubeObject, WorkflowAction, WorkflowType } from '../core/types.js';
 import { validatePromise } from '../core/validation.js';
 import { collectConfigureResult, PipelineOutputError, type OutputFile } from '../executors/collect.js';
@@ -83,8 +84,7 @@ export interface TestOptions {
 }
 
 /** A stable fake uid per object: pipelines may print it, and reruns should be comparable. */
-const fakeUid = (s: string) =>
-  `00000000-0000-4000-8000-${Buffer.from(s).toString('hex').padEnd(12, '0').slice(0, 12)}`;
+const fakeUid = (s: string) => `00000000-0000-4000-8000-${fnv1a(s).toString(16).padStart(12, '0')}`;
 
 export async function testPromise(opts: TestOptions): Promise<TestReport> {
   const promise = findPromise(
