@@ -1,6 +1,7 @@
 import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { runCli } from '../support/cli.js';
-import { createTestNamespace, testKubeconfigPath } from '../support/cluster.js';
+import { createTestNamespace, testKubeConfig, testKubeconfigPath } from '../support/cluster.js';
 import {
   applyPromise,
   promiseFor,
@@ -15,6 +16,7 @@ import { testTemporalAddress } from '../support/temporal.js';
 import type { RunInfo } from '../../src/cli/run-history.js';
 
 const UI = 'http://ui.example:8233';
+const kubeCore = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
 
 /** `kratix-temporal <command> <target>` against the test cluster and Temporal server. */
 const cli = (args: string[]) =>
@@ -142,5 +144,63 @@ echo checked`,
     const unknown = await cli(['runs', 'nosuchkind/x', '-n', ns]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no Promise provides the kind "nosuchkind"');
+  });
+
+  it('retries a failed delete and shows both attempts', async () => {
+    const api = uniqueApi('inspectdel');
+    await applyPromise(
+      promiseFor(api, {
+        workflows: {
+          resource: {
+            configure: [shPipeline('noop', ['true'])],
+            // Fails until ConfigMap "allow-delete" exists.
+            delete: [
+              shPipeline(
+                'guarded',
+                {
+                  check:
+                    'kubectl get configmap allow-delete -n "$KRATIX_OBJECT_NAMESPACE" >/dev/null 2>&1 || exit 4',
+                },
+                { rbac: { permissions: [{ apiGroups: [''], verbs: ['get'], resources: ['configmaps'] }] } },
+              ),
+            ],
+          },
+        },
+      }),
+    );
+    await waitForPromiseAvailable(api.promise);
+    const ns = await createTestNamespace('inspectdel');
+    const rs = resources(api, ns);
+    await rs.create('keep', {});
+    await rs.waitFor('keep', 'True');
+    await rs.delete('keep');
+    const target = `${api.kind.toLowerCase()}/keep`;
+    const failed = await waitUntil('the delete failed', async () => {
+      const list = JSON.parse((await cli(['runs', target, '-n', ns, '-o', 'json'])).stdout) as RunInfo[];
+      return list.find((x) => x.action === 'delete' && x.outcome === 'failed');
+    });
+    expect(failed).toMatchObject({
+      run: 'delete',
+      reason: 'deleted',
+      pipeline: 'guarded',
+      container: 'check',
+      message: 'Pipeline "guarded" failed: container "check" (1/1) exited with code 4',
+    });
+
+    await kubeCore().createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'allow-delete' } },
+    });
+    const retried = await cli(['retry', target, '-n', ns, '-o', 'json']);
+    expect(retried.stderr).toBe('');
+    expect(JSON.parse(retried.stdout)).toMatchObject({
+      requested: 'delete',
+      started: { run: 'delete 2', action: 'delete', reason: 'manual' },
+    });
+    await rs.waitGone('keep');
+    // Gone from the cluster: every incarnation's runs are listed.
+    const after = await cli(['runs', target, '-n', ns]);
+    expect(after.stdout).toContain('(not found in the cluster: runs of every incarnation)');
+    expect(after.stdout).toMatch(/\ndelete 2\s+delete\s+manual\s+succeeded/);
   });
 });
