@@ -140,6 +140,38 @@ echo checked`,
     const after = await rs.get('good');
     expect(after.metadata.labels?.['kratix.io/manual-reconciliation']).toBeUndefined();
 
+    // With the kubernetes executor the run's Pods hold the output: found by the run's annotation.
+    // (No node here, so the Pod never runs and its log cannot be read: the header shows it was found.)
+    const run2 = (
+      JSON.parse((await cli(['runs', `${kind}/good`, '-n', ns, '-o', 'json'])).stdout) as RunInfo[]
+    ).find((x) => x.run === '2')!;
+    await kubeCore().createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: {
+          name: 'kratix-pipeline-pod',
+          labels: {
+            'kratix.io/promise-name': api.promise,
+            'kratix.io/workflow-type': 'resource',
+            'kratix.io/pipeline-name': 'render',
+          },
+          annotations: { 'kratix-temporal.io/workflow-id': run2.workflowId },
+        },
+        spec: {
+          initContainers: [
+            { name: 'kratix-input', image: 'helper' },
+            { name: 'write', image: 'busybox' },
+          ],
+          containers: [{ name: 'kratix-collect', image: 'helper' }],
+        },
+      },
+    });
+    const podLogs = await cli(['logs', `${kind}/good`, '-n', ns, '--run', '2']);
+    expect(podLogs.stdout).toContain(
+      `==> run 2 · pipeline render · container write (pod ${ns}/kratix-pipeline-pod) <==`,
+    );
+    expect(podLogs.stdout).not.toContain('kratix-input');
+
     // A kind nobody provides is a clear error.
     const unknown = await cli(['runs', 'nosuchkind/x', '-n', ns]);
     expect(unknown.code).toBe(1);
