@@ -113,6 +113,10 @@ export async function runDev(opts: DevOptions): Promise<void> {
     );
   }
   console.log(`try:        KUBECONFIG=${env.kubeconfigPath} kubectl get namespaces`);
+  if (!external)
+    console.log(
+      `runs:       KUBECONFIG=${env.kubeconfigPath} TEMPORAL_ADDRESS=${env.temporalAddress}${env.uiUrl ? ` TEMPORAL_WEB_UI=${env.uiUrl}` : ''} npx tsx src/cli/main.ts runs <kind>/<name>`,
+    );
   console.log('ready');
   // Keep running until a signal arrives.
   await new Promise<never>(() => {});
