@@ -31,7 +31,14 @@ import {
 } from '../core/run-status.js';
 import { KRATIX_GROUP, KRATIX_VERSION } from '../core/constants.js';
 import { fnv1a } from '../core/names.js';
-import type { CrdSpec, KratixPromise, KubeObject, WorkflowAction, WorkflowType } from '../core/types.js';
+import type {
+  CrdSpec,
+  KratixPromise,
+  KubeObject,
+  Pipeline,
+  WorkflowAction,
+  WorkflowType,
+} from '../core/types.js';
 import { validatePromise } from '../core/validation.js';
 import { collectConfigureResult, PipelineOutputError, type OutputFile } from '../executors/collect.js';
 import { LocalExecutor } from '../executors/local.js';
@@ -76,6 +83,8 @@ export interface TestOptions {
   out?: string;
   /** Default: the local executor without a cluster. */
   executor?: PipelineExecutor;
+  /** Called before each pipeline runs (the kubernetes executor: apply its ServiceAccount and RBAC). */
+  prepare?: (subject: PipelineSubject, pipeline: Pipeline) => Promise<void>;
   /** Where pipeline run folders go (default: a temporary folder, removed afterwards). */
   workDir?: string;
   /** Pipelines still running when this aborts are killed. */
@@ -109,6 +118,7 @@ export async function testPromise(opts: TestOptions): Promise<TestReport> {
     out,
     workDir,
     executor: opts.executor ?? new LocalExecutor(undefined),
+    prepare: opts.prepare,
     signal: opts.signal ?? new AbortController().signal,
     now: opts.now ?? (() => new Date().toISOString()),
   };
@@ -142,6 +152,7 @@ interface RunContext {
   out: string;
   workDir: string;
   executor: PipelineExecutor;
+  prepare?: TestOptions['prepare'];
   signal: AbortSignal;
   now: () => string;
 }
@@ -345,6 +356,7 @@ async function runOne(
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), settings.timeoutMs);
   try {
+    await ctx.prepare?.(subject, pipeline);
     const outcome = await ctx.executor.run({
       runKey: `${runId}/${index}-${name}`,
       workflowId: runId,

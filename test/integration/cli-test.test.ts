@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { runCli } from '../support/cli.js';
-import { createTestNamespace } from '../support/cluster.js';
+import { createTestNamespace, testKubeconfigPath } from '../support/cluster.js';
 import {
   applyPromise,
   eventsFor,
@@ -227,6 +227,20 @@ describe('kratix-temporal test', () => {
       'dependencies/website/shared/namespace.yaml',
       'resources/default/website/example/deploy/website.yaml',
     ]);
+  });
+
+  it('refuses the kubernetes executor on a cluster without a node', async () => {
+    const r = await runCli([
+      'test',
+      'examples/website/promise.yaml',
+      'examples/website/resource.yaml',
+      '--executor',
+      'kubernetes',
+      '--kubeconfig',
+      testKubeconfigPath(),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the cluster has no node to run pipeline Pods on');
   });
 
   it('exits non-zero naming the pipeline, container and output when a pipeline fails', async () => {
