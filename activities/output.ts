@@ -88,16 +88,23 @@ export async function writeOutput(
   };
   // Nothing to write and nothing written before: the Destinations are not even listed.
   if (result.files.length === 0 && !previous) return [];
-  const destinations = await listDestinations(deps.kube);
-  const plan = planOutput({
-    isPromise: isPromiseRef(ref),
-    pipeline,
-    promiseSelectors: promise.spec?.destinationSelectors,
-    pipelineSelectors: result.destinationSelectors,
-    destinations: destinations.map(destinationInfo),
-    previous,
-    fileCount: result.files.length,
-  });
+  const planFor = (list: DestinationObject[]) =>
+    planOutput({
+      isPromise: isPromiseRef(ref),
+      pipeline,
+      promiseSelectors: promise.spec?.destinationSelectors,
+      pipelineSelectors: result.destinationSelectors,
+      destinations: list.map(destinationInfo),
+      previous,
+      fileCount: result.files.length,
+    });
+  let destinations = await listDestinations(deps.kube);
+  let plan = planFor(destinations);
+  // The watch cache may not have a just-created Destination yet: ask the API before saying none.
+  if (plan.kind === 'none') {
+    destinations = await listDestinations(deps.kube, { fresh: true });
+    plan = planFor(destinations);
+  }
   if (plan.kind === 'skip') return [];
   if (plan.kind === 'none') {
     if (plan.wait) return fail('NoMatchingDestination', plan.message!);
