@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawner } from '../spawner/spawner.js';
 
 /** Credentials from a GitStateStore's Secret. Kept in memory and in git's environment only. */
 export interface GitCredentials {
@@ -133,18 +133,17 @@ export class GitWriter {
         // Strict host key checking always (gitRepoFor insists on knownHosts); BatchMode: never prompt.
         env.GIT_SSH_COMMAND = `ssh -F /dev/null -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes`;
       }
-      return await new Promise((resolve, reject) => {
-        execFile(
-          'git',
-          args,
-          { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
-          (err, stdout, stderr) => {
-            if (!err) return resolve(stdout);
-            const { kind, detail } = classifyGitFailure(String(stderr || err.message));
-            reject(new GitError(`git ${args[0]} failed: ${detail}`, kind, String(stdout)));
-          },
-        );
-      });
+      let r;
+      try {
+        r = await spawner.run({ file: 'git', args, cwd, env, timeoutMs: 120_000 });
+      } catch (err) {
+        const { kind, detail } = classifyGitFailure((err as Error).message);
+        throw new GitError(`git ${args[0]} failed: ${detail}`, kind);
+      }
+      if (r.code === 0) return r.stdout;
+      const why = r.timedOut ? 'timed out after 120 s' : r.stderr || `exit code ${r.code ?? r.signal}`;
+      const { kind, detail } = classifyGitFailure(why);
+      throw new GitError(`git ${args[0]} failed: ${detail}`, kind, r.stdout);
     } finally {
       if (needsSecrets) rmSync(secretsDir, { recursive: true, force: true });
     }
