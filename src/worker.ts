@@ -12,6 +12,7 @@ import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
 import { GitWriter } from './statestore/git.js';
 import { connectTemporalWorker, type TemporalConnectionConfig } from './temporal/connection.js';
+import { workerTracing, workflowTracingModule } from './temporal/tracing.js';
 import path from 'node:path';
 
 export interface WorkerOptions {
@@ -94,6 +95,8 @@ export async function createWorker(
       // configure) notices within seconds instead of 0.8 x heartbeatTimeout.
       maxHeartbeatThrottleInterval: '2 seconds',
       defaultHeartbeatThrottleInterval: '2 seconds',
+      // OpenTelemetry interceptors and the workflow span sink (no-ops unless tracing is on).
+      ...workerTracing(),
       activities: createActivities({
         kube,
         executor: makeExecutor(kube, opts),
@@ -122,6 +125,7 @@ export async function createWorker(
 export async function writeWorkflowBundle(file: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: workflowsPath(),
+    workflowInterceptorModules: [workflowTracingModule()],
     logger: new DefaultLogger('WARN'),
   });
   mkdirSync(path.dirname(file), { recursive: true });
