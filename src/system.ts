@@ -57,7 +57,10 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   let done: Promise<void> = new Promise(() => {});
   let metricsUrl: string | undefined;
   logger.info({ temporal: describeTemporalConnection(opts.temporal) }, 'Temporal connection');
-  if (startTracing(opts.tracing)) {
+  const component =
+    opts.runController === false ? 'worker' : opts.runWorker === false ? 'controller' : undefined;
+  const serviceName = component ? `kratix-temporal-${component}` : 'kratix-temporal';
+  if (startTracing({ serviceName, ...opts.tracing })) {
     logger.info('tracing: exporting spans over OTLP');
     stops.push(() => stopTracing());
   }

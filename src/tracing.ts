@@ -42,9 +42,10 @@ export function tracingConfigured(env: NodeJS.ProcessEnv = process.env): boolean
 }
 
 /**
- * Starts exporting spans over OTLP/HTTP (JSON, or protobuf with OTEL_EXPORTER_OTLP_PROTOCOL's
- * exporter defaults) when `opts.endpoint` is given or the environment configures one; otherwise
- * does nothing and returns false. Once per process.
+ * Starts exporting spans over OTLP/HTTP (JSON bodies, which every OTLP/HTTP receiver accepts) when
+ * `opts.endpoint` is given or the environment configures one; otherwise does nothing and returns
+ * false. Once per process. The exporter reads the other OTEL_EXPORTER_OTLP_* variables (headers,
+ * timeout, certificates) itself.
  */
 export function startTracing(opts: TracingOptions = {}): boolean {
   if (active) return true;

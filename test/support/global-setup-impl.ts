@@ -70,7 +70,6 @@ export default async function globalSetup(): Promise<void> {
       KRATIX_MIN_RECONCILIATION_INTERVAL: '1s',
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-      OTEL_SERVICE_NAME: 'kratix-temporal-worker',
     },
   );
   worker.start();
