@@ -154,4 +154,54 @@ describe('OpenTelemetry tracing', () => {
       await close();
     }
   });
+
+  it('a run started by the reconcile timer gets a trace of its own, rooted in the lifecycle workflow', async () => {
+    const api = uniqueApi('timed');
+    await applyPromise(
+      promiseFor(api, {
+        workflows: {
+          config: { reconciliationInterval: '2s' },
+          resource: {
+            configure: [
+              shPipeline('report', [
+                `printf 'traceParent: "%s"\\n' "$KRATIX_TRACE_PARENT" > /kratix/metadata/status.yaml`,
+              ]),
+            ],
+          },
+        },
+      }),
+    );
+    await waitForPromiseAvailable(api.promise);
+    const ns = await createTestNamespace('timed');
+    const rs = resources(api, ns);
+    await rs.create('one', {});
+    const first = String((await rs.waitFor('one', 'True')).status?.traceParent);
+    expect(first).toMatch(TRACEPARENT);
+    // No new watch event: the next run comes from the timer.
+    const later = await waitUntil(
+      'a timer-driven run',
+      async () => {
+        const tp = String((await rs.get('one')).status?.traceParent ?? '');
+        return TRACEPARENT.test(tp) && tp !== first ? tp : undefined;
+      },
+      60_000,
+    );
+    const [, traceId] = TRACEPARENT.exec(later)!;
+    expect(traceId).not.toBe(TRACEPARENT.exec(first)![1]);
+    const spans = await waitUntil(
+      'the spans of the timer-driven run',
+      () =>
+        traceWith(traceId!, [
+          /^Reconcile:resourceLifecycle$/,
+          /^RunWorkflow:configureRun$/,
+          /^pipeline report$/,
+        ]),
+      60_000,
+    );
+    const root = spans.find((s) => s.name === 'Reconcile:resourceLifecycle')!;
+    expect(root.parentSpanId).toBe('');
+    expect(spans.some((s) => s.name.startsWith('controller:'))).toBe(false);
+    const ids = new Set(spans.map((s) => s.spanId));
+    expect(spans.filter((s) => s !== root && !ids.has(s.parentSpanId)).map((s) => s.name)).toEqual([]);
+  });
 });
