@@ -96,7 +96,7 @@ export async function createWorker(
       maxHeartbeatThrottleInterval: '2 seconds',
       defaultHeartbeatThrottleInterval: '2 seconds',
       // OpenTelemetry interceptors and the workflow span sink (no-ops unless tracing is on).
-      ...workerTracing(),
+      ...workerTracing({ prebuiltBundle: !!opts.workflowBundlePath }),
       activities: createActivities({
         kube,
         executor: makeExecutor(kube, opts),

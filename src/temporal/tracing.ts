@@ -23,16 +23,17 @@ export function tracingClientInterceptors(): ClientInterceptors | undefined {
 }
 
 /**
- * What a worker needs: activity interceptors (a span per activity, child of the workflow's), and
- * the `exporter` sink the workflow isolate hands its spans to. Off, the sink still exists and drops
+ * What a worker needs: activity interceptors (a span per activity, child of the workflow's), the
+ * workflow interceptor module (unless the worker runs a prebuilt bundle, which has it), and the
+ * `exporter` sink the workflow isolate hands its spans to. Off, the sink still exists and drops
  * spans, so a workflow traced by a tracing controller never calls an unknown sink.
  */
-export function workerTracing(): {
+export function workerTracing(opts: { prebuiltBundle?: boolean } = {}): {
   interceptors: WorkerInterceptors;
   sinks: InjectedSinks<{ exporter: { export(spans: unknown[]): void } }>;
 } {
   const on = tracingExport();
-  const workflowModules = [workflowTracingModule()];
+  const workflowModules = opts.prebuiltBundle ? [] : [workflowTracingModule()];
   if (!on)
     return {
       interceptors: { workflowModules },
