@@ -22,6 +22,7 @@ import type { ActivityDeps } from './deps.js';
 import { recordedDestinations, writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
 import { metrics } from '../src/metrics.js';
+import { pipelineTraceEnv, withSpan } from '../src/tracing.js';
 
 export interface RunPipelineInput {
   ref: ObjectRef;
@@ -168,30 +169,45 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     let pendingReason: string | undefined;
     let outcome;
     try {
-      outcome = await deps.executor.run({
-        runKey: `${input.runId}/${input.index}-${name}`,
-        workflowId: input.runId,
-        subject,
-        pipeline,
-        namespace: sa.namespace,
-        serviceAccount: sa.name,
-        identityKey: promise.metadata.uid,
-        baseEnv: pipelineEnv(subject, name),
-        objectYaml: stringify(obj),
-        withMetadata: action === 'configure',
-        settings,
-        runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
-        signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
-        // A timed-out run is over: its Pod goes, like a cancelled one's.
-        cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
-        onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
-        onPending: async (p) => {
-          // Once per distinct reason: the Pod's status repeats it every few seconds.
-          if (p.reason === pendingReason) return;
-          pendingReason = p.reason;
-          await reportPending(kube, acc, action, name, p.message);
+      // A span per pipeline execution: its containers get it as KRATIX_TRACE_PARENT.
+      outcome = await withSpan(
+        `pipeline ${name}`,
+        {
+          attributes: {
+            'kratix.promise': ref.promise,
+            'kratix.pipeline': name,
+            'kratix.workflow.action': action,
+            'kratix.workflow.type': acc.type,
+            'kratix.executor': deps.executor.name,
+          },
         },
-      });
+        () =>
+          deps.executor.run({
+            traceEnv: pipelineTraceEnv(),
+            runKey: `${input.runId}/${input.index}-${name}`,
+            workflowId: input.runId,
+            subject,
+            pipeline,
+            namespace: sa.namespace,
+            serviceAccount: sa.name,
+            identityKey: promise.metadata.uid,
+            baseEnv: pipelineEnv(subject, name),
+            objectYaml: stringify(obj),
+            withMetadata: action === 'configure',
+            settings,
+            runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
+            signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
+            // A timed-out run is over: its Pod goes, like a cancelled one's.
+            cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
+            onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
+            onPending: async (p) => {
+              // Once per distinct reason: the Pod's status repeats it every few seconds.
+              if (p.reason === pendingReason) return;
+              pendingReason = p.reason;
+              await reportPending(kube, acc, action, name, p.message);
+            },
+          }),
+      );
     } catch (err) {
       await announced.catch(() => undefined);
       if (timedOut())

@@ -13,6 +13,8 @@ import {
 } from './temporal/connection.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createWorker, type ExecutorName } from './worker.js';
+import { startTracing, stopTracing, type TracingOptions } from './tracing.js';
+import { tracingClientInterceptors } from './temporal/tracing.js';
 
 export interface SystemOptions {
   /** Kubeconfig file; undefined: client-node's default (in a Pod: its ServiceAccount). */
@@ -36,6 +38,8 @@ export interface SystemOptions {
   /** How the worker runs pipelines (default kubernetes). */
   executor?: ExecutorName;
   helperImage?: string;
+  /** OTLP trace export; default: on when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set. */
+  tracing?: TracingOptions;
 }
 
 export interface RunningSystem {
@@ -53,6 +57,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   let done: Promise<void> = new Promise(() => {});
   let metricsUrl: string | undefined;
   logger.info({ temporal: describeTemporalConnection(opts.temporal) }, 'Temporal connection');
+  const component =
+    opts.runController === false ? 'worker' : opts.runWorker === false ? 'controller' : undefined;
+  const serviceName = component ? `kratix-temporal-${component}` : 'kratix-temporal';
+  if (startTracing({ serviceName, ...opts.tracing })) {
+    logger.info('tracing: exporting spans over OTLP');
+    stops.push(() => stopTracing());
+  }
   try {
     if (opts.metricsAddress !== undefined) {
       const server = await startMetricsServer(opts.metricsAddress);
@@ -90,7 +101,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         await connection.close();
         throw err;
       }
-      const client = new Client({ connection, namespace });
+      const client = new Client({ connection, namespace, interceptors: tracingClientInterceptors() });
       let active: { stop(): Promise<void> } | undefined;
       const lead = async () => {
         const controller = new Controller({ kube, client, relistIntervalMs: opts.relistIntervalMs });

@@ -13,6 +13,7 @@ import { Kube } from './kube/client.js';
 import { ReadCache } from './kube/read-cache.js';
 import { GitWriter } from './statestore/git.js';
 import { connectTemporalWorker, type TemporalConnectionConfig } from './temporal/connection.js';
+import { workerTracing, workflowTracingModule } from './temporal/tracing.js';
 import path from 'node:path';
 
 export interface WorkerOptions {
@@ -98,6 +99,8 @@ export async function createWorker(
       // configure) notices within seconds instead of 0.8 x heartbeatTimeout.
       maxHeartbeatThrottleInterval: '2 seconds',
       defaultHeartbeatThrottleInterval: '2 seconds',
+      // OpenTelemetry interceptors and the workflow span sink (no-ops unless tracing is on).
+      ...workerTracing({ prebuiltBundle: !!opts.workflowBundlePath }),
       activities: createActivities({
         kube,
         executor: makeExecutor(kube, opts),
@@ -128,6 +131,7 @@ export async function createWorker(
 export async function writeWorkflowBundle(file: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: workflowsPath(),
+    workflowInterceptorModules: [workflowTracingModule()],
     logger: new DefaultLogger('WARN'),
   });
   mkdirSync(path.dirname(file), { recursive: true });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { connectTemporalClient, type TemporalConnectionConfig } from '../temporal/connection.js';
+import { workerTracing } from '../temporal/tracing.js';
 import { workflowsPath } from '../worker.js';
 
 export interface ReplayOptions {
@@ -58,7 +59,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult[]> {
     }
     if (sources.length === 0) throw new Error('nothing to replay: give --workflow-id, --query or --file');
     const results: ReplayResult[] = [];
-    for await (const r of Worker.runReplayHistories({ workflowsPath: workflowsPath() }, sources as never)) {
+    for await (const r of Worker.runReplayHistories(
+      // The workers' interceptors too: a traced history replays as a worker would run it.
+      { workflowsPath: workflowsPath(), ...workerTracing() },
+      sources as never,
+    )) {
       results.push({ workflowId: r.workflowId, ...(r.error ? { error: describe(r.error) } : {}) });
     }
     return results;

@@ -73,7 +73,7 @@ export class LocalExecutor implements PipelineExecutor {
         name: c.name!,
         image: c.image!,
         argv: [...(c.command ?? []), ...(c.args ?? [])],
-        env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.baseEnv },
+        env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.traceEnv, ...req.baseEnv },
       })),
     );
     const kubeconfig = await serviceAccountKubeconfig(this.kube, {

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { context, trace, type Context } from '@opentelemetry/api';
 import { spawner } from '../spawner/spawner.js';
+import { withSpan } from '../tracing.js';
 
 /** Credentials from a GitStateStore's Secret. Kept in memory and in git's environment only. */
 export interface GitCredentials {
@@ -48,6 +50,8 @@ interface Pending {
   req: WriteRequest;
   resolve: (r: { commit?: string }) => void;
   reject: (err: unknown) => void;
+  /** The writer's trace context: a batch's span is a child of the first and links the others. */
+  ctx: Context;
 }
 
 /** Most writes folded into one commit: bounds commit message size and the blast radius of a bad file. */
@@ -243,7 +247,7 @@ export class GitWriter {
     if (!q) this.queues.set(key, (q = { pending: [], running: false }));
     const queue = q;
     return new Promise((resolve, reject) => {
-      queue.pending.push({ repo, req, resolve, reject });
+      queue.pending.push({ repo, req, resolve, reject, ctx: context.active() });
       if (!queue.running) void this.drain(key, queue);
     });
   }
@@ -255,10 +259,25 @@ export class GitWriter {
         const batch = q.pending.splice(0, MAX_BATCH);
         try {
           // The newest request carries the newest credentials (e.g. after a Secret was fixed).
-          const result = await this.writeBatch(
-            batch.at(-1)!.repo,
-            dir,
-            batch.map((b) => b.req),
+          const result = await withSpan(
+            'statestore write',
+            {
+              parent: batch[0]!.ctx,
+              links: batch
+                .slice(1)
+                .flatMap((b) => trace.getSpanContext(b.ctx) ?? [])
+                .map((sc) => ({ context: sc })),
+              attributes: { 'kratix.statestore.kind': 'git', 'kratix.statestore.writes': batch.length },
+            },
+            async (span) => {
+              const r = await this.writeBatch(
+                batch.at(-1)!.repo,
+                dir,
+                batch.map((b) => b.req),
+              );
+              span.setAttribute('kratix.statestore.commit', r.commit ?? '');
+              return r;
+            },
           );
           for (const b of batch) b.resolve(result);
         } catch (err) {
@@ -311,14 +330,27 @@ export class GitWriter {
         reqs.length === 1
           ? reqs[0]!.message
           : `kratix-temporal: ${reqs.length} updates\n\n${reqs.map((r) => `- ${r.message}`).join('\n')}`;
-      if (!(await this.commitIfChanged(repo, dir, message))) {
+      const committed = await withSpan(
+        'git commit',
+        { attributes: { 'kratix.statestore.branch': repo.branch } },
+        async (span) => {
+          const changed = await this.commitIfChanged(repo, dir, message);
+          span.setAttribute('kratix.statestore.changed', changed);
+          return changed;
+        },
+      );
+      if (!committed) {
         // Unchanged here; unless the clone was not synced and the remote moved on, nothing to do.
         if (optimistic && !(await this.remoteIsAt(repo, dir))) continue;
         this.current.add(dir);
         return {};
       }
       const [pushed, head] = await Promise.allSettled([
-        this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]),
+        withSpan(
+          'git push',
+          { attributes: { 'kratix.statestore.branch': repo.branch, 'kratix.statestore.attempt': attempt } },
+          () => this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]),
+        ),
         this.git(repo, dir, ['rev-parse', 'HEAD']),
       ]);
       if (pushed.status === 'rejected') {
