@@ -11,7 +11,11 @@ import type { PipelineExecutor } from './executors/types.js';
 import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
 import { GitWriter } from './statestore/git.js';
-import { connectTemporalWorker, type TemporalConnectionConfig } from './temporal/connection.js';
+import {
+  connectTemporalWorker,
+  temporalDataConverter,
+  type TemporalConnectionConfig,
+} from './temporal/connection.js';
 import path from 'node:path';
 
 export interface WorkerOptions {
@@ -80,6 +84,8 @@ export async function createWorker(
     }
     runtimeInstalled = true;
   }
+  // Keys are read before connecting: a bad key setting fails the start with its own message.
+  const dataConverter = temporalDataConverter(opts.temporal);
   const connection = await connectTemporalWorker(opts.temporal);
   const kube = Kube.fromFile(opts.kubeconfig);
   try {
@@ -87,6 +93,7 @@ export async function createWorker(
       connection,
       namespace: opts.temporal.namespace,
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      dataConverter,
       ...(opts.workflowBundlePath
         ? { workflowBundle: { codePath: opts.workflowBundlePath } }
         : { workflowsPath: workflowsPath() }),
