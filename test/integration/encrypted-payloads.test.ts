@@ -9,7 +9,11 @@ import type { Payload } from '@temporalio/common';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { stringify } from 'yaml';
 import { resolveBinary } from '../../src/infra/binaries.js';
-import { connectTemporalClient, plainTemporalConnection } from '../../src/temporal/connection.js';
+import {
+  connectTemporalClient,
+  plainTemporalConnection,
+  temporalDataConverter,
+} from '../../src/temporal/connection.js';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/temporal/payload-codec.js';
 import { toJsonPayload } from '../../src/temporal/codec-server.js';
 import { runCli } from '../support/cli.js';
@@ -129,6 +133,17 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
         for (const secret of [probe, note]) expect(JSON.stringify(history)).not.toContain(secret);
       }
       expect(encrypted).toBeGreaterThan(5);
+
+      // A client made with the keys (as the controller is) reads results; one without cannot.
+      const keyed = new Client({
+        connection,
+        dataConverter: temporalDataConverter({
+          ...plainTemporalConnection(dev.temporalAddress),
+          payloadKeys: { path: path.join(dev.dir, 'payload-keys'), from: 'test' },
+        }),
+      });
+      expect(await keyed.workflow.getHandle(runId).result()).toMatchObject({ outcome: 'succeeded' });
+      await expect(raw.workflow.getHandle(runId).result()).rejects.toThrow(/binary\/encrypted/);
 
       // The temporal CLI decrypts through the codec endpoint dev printed.
       const { stdout } = await execFileP(
