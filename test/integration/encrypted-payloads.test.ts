@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -190,6 +190,68 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       expect(withoutKeys.code).toBe(1);
     } finally {
       await connection.close();
+    }
+  });
+
+  it('kratix-temporal codec-server decrypts with the same keys, checks its bearer token and logs neither', async () => {
+    const token = `tok-${randomBytes(8).toString('hex')}`;
+    const keys = path.join(dev.dir, 'payload-keys');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'codec-server',
+        '--listen',
+        '127.0.0.1:0',
+        '--cors-origin',
+        dev.uiUrl,
+      ],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, KRATIX_TEMPORAL_PAYLOAD_KEYS: keys, KRATIX_CODEC_AUTH_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const url = await waitUntil(
+        'codec-server to listen',
+        () => /codec endpoint: (\S+)/.exec(output)?.[1],
+        120_000,
+      );
+      // Encrypted by dev's endpoint (the dev key), decrypted by the standalone server.
+      const plain = {
+        metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+        data: Buffer.from('"hello"').toString('base64'),
+      };
+      const post = (base: string, route: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${base}/${route}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        });
+      const encrypted = (await (await post(dev.codecUrl!, 'encode', { payloads: [plain] })).json()) as {
+        payloads: unknown[];
+      };
+      const decoded = await post(url, 'decode', encrypted, {
+        Authorization: `Bearer ${token}`,
+        Origin: dev.uiUrl,
+      });
+      expect(decoded.status).toBe(200);
+      expect(decoded.headers.get('access-control-allow-origin')).toBe(dev.uiUrl);
+      expect(((await decoded.json()) as { payloads: unknown[] }).payloads).toEqual([plain]);
+      expect((await post(url, 'decode', encrypted)).status).toBe(401);
+      expect((await post(url, 'decode', encrypted, { Authorization: 'Bearer wrong' })).status).toBe(401);
+      expect(output).toContain('dev-key'); // it says which keys it serves...
+      expect(output).not.toContain(token); // ...but never the token
+      const key = readFileSync(path.join(keys, 'dev-key'), 'utf8').trim();
+      expect(output).not.toContain(key); // or a key
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 
