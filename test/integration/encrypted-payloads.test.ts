@@ -271,6 +271,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
         // root in CI: no user namespace sandbox; /dev/shm may be small in containers.
         args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
         protocolTimeout: 240_000,
+        timeout: 180_000, // a first start on a busy 2-core machine
       });
     }, 120_000);
     afterAll(async () => {
@@ -319,6 +320,19 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
         '--timeout=180s',
       ]);
       expect(failed.stdout).toContain('condition met');
+      // The list page does not refresh by itself: open it once visibility has the failed run.
+      const connection = await connectTemporalClient(plainTemporalConnection(dev.temporalAddress));
+      try {
+        const client = new Client({ connection });
+        const query = `KratixPromise = "${api.promise}" AND ExecutionStatus = "Failed"`;
+        await waitUntil('the failed configure run in visibility', async () => {
+          for await (const w of client.workflow.list({ query }))
+            if (w.workflowId.endsWith('/configure/1')) return true;
+          return undefined;
+        });
+      } finally {
+        await connection.close();
+      }
       const message = `Pipeline "${pipeline}" failed: container "check" (1/1) exited with code 3`;
 
       const page = await newPage();
