@@ -1,7 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { PayloadKeyError, type PayloadKeyRing } from './payload-keys.js';
+
+// @temporalio/proto is CommonJS: its namespace comes through the default export under ESM.
+const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
 /**
  * AES-256-GCM encryption of every Temporal payload (workflow and activity inputs and results,
@@ -32,7 +35,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(Buffer.from(id));
-      const plain = temporal.api.common.v1.Payload.encode(p).finish();
+      const plain = ProtoPayload.encode(p).finish();
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: {
@@ -69,7 +72,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
           `encrypted payload (key "${id}") failed authentication: it was altered, or key "${id}" is not the key it was encrypted with`,
         );
       }
-      return temporal.api.common.v1.Payload.decode(plain);
+      return ProtoPayload.decode(plain);
     });
   }
 }
