@@ -191,7 +191,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
     } finally {
       await connection.close();
     }
-  });
+  }, 600_000); // a loaded CI machine: generous, the waits inside are bounded
 
   it('kratix-temporal codec-server decrypts with the same keys, checks its bearer token and logs neither', async () => {
     const token = `tok-${randomBytes(8).toString('hex')}`;
@@ -374,6 +374,6 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       expect(shown).not.toContain('"reason": "created"');
       expect(shown).not.toContain(`pipeline ${pipeline} (1/1)`);
       await blind.browserContext().close();
-    });
+    }, 600_000); // a loaded CI machine: generous, the waits inside are bounded
   });
 });
