@@ -206,20 +206,24 @@ describe('codec server', () => {
         method: 'OPTIONS',
         headers: { Origin: ui, 'Access-Control-Request-Method': 'POST' },
       });
+      await preflight.arrayBuffer(); // an unread body keeps undici's socket (and jest) alive
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Namespace/);
       const otherOrigin = await fetch(`${server.url}/decode`, {
         method: 'OPTIONS',
         headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
       });
+      await otherOrigin.arrayBuffer();
       expect(otherOrigin.status).toBe(403);
 
       const noToken = await fetch(`${server.url}/decode`, {
         method: 'POST',
         body: JSON.stringify({ payloads: encrypted }),
       });
+      await noToken.arrayBuffer();
       expect(noToken.status).toBe(401);
       const bad = await fetch(`${server.url}/decode`, { method: 'POST', headers: auth, body: '{"x":1}' });
+      await bad.arrayBuffer();
       expect(bad.status).toBe(400);
     } finally {
       await server.close();
