@@ -4,7 +4,7 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { reconcileSignal, stateQuery } from '../workflows/definitions.js';
 import { resourceWorkflowId } from '../src/core/names.js';
 import type { KubeObject } from '../src/core/types.js';
-import { connectTemporalClient } from '../src/temporal/connection.js';
+import { connectTemporalClient, temporalDataConverter } from '../src/temporal/connection.js';
 import { tracingClientInterceptors } from '../src/temporal/tracing.js';
 import { readPlatformConfig, readPromise } from '../src/kube/objects.js';
 import type { ActivityDeps } from './deps.js';
@@ -55,6 +55,7 @@ export function promiseUpdateActivities(deps: ActivityDeps) {
         connection,
         namespace: ctx.info.workflowNamespace,
         interceptors: tracingClientInterceptors(),
+        dataConverter: temporalDataConverter(deps.temporal),
       });
       const lifecycle = (r: KubeObject) =>
         client.workflow.getHandle(

@@ -9,6 +9,7 @@ import { startMetricsServer } from './metrics.js';
 import {
   connectTemporalClient,
   describeTemporalConnection,
+  temporalDataConverter,
   type TemporalConnectionConfig,
 } from './temporal/connection.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
@@ -101,7 +102,12 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         await connection.close();
         throw err;
       }
-      const client = new Client({ connection, namespace, interceptors: tracingClientInterceptors() });
+      const client = new Client({
+        connection,
+        namespace,
+        interceptors: tracingClientInterceptors(),
+        dataConverter: temporalDataConverter(opts.temporal),
+      });
       let active: { stop(): Promise<void> } | undefined;
       const lead = async () => {
         const controller = new Controller({ kube, client, relistIntervalMs: opts.relistIntervalMs });
