@@ -1,5 +1,5 @@
 // A pipeline's identity: its ServiceAccount and RBAC, checked against the platform's policy.
-import { pipelineIdentity } from '../src/core/pipeline-factory.js';
+import { pipelineIdentity, withPipelineNamespace } from '../src/core/pipeline-factory.js';
 import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
 import type { ObjectRef, WorkflowAction } from '../src/core/types.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
@@ -17,7 +17,7 @@ export function identityActivities(deps: ActivityDeps) {
     const acc = objectAccess(kube, input.ref);
     const promise = await promiseOf(kube, input.ref);
     const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
-    const id = pipelineIdentity(acc.subject(input.action), pipeline);
+    const id = pipelineIdentity(withPipelineNamespace(acc.subject(input.action), promise), pipeline);
     // The policy may have tightened since the Promise was installed.
     const denials = pipelinePermissionDenials(pipeline, (await readPlatformConfig(kube)).pipelinePermissions);
     if (denials.length)

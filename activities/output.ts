@@ -22,6 +22,16 @@ import {
 import type { ObjectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { metrics } from '../src/metrics.js';
+import { findCondition } from '../src/core/status.js';
+import type { Condition } from '../src/core/types.js';
+import { WORKS_SUCCEEDED } from '../src/core/upstream-status.js';
+import { conditionsWith } from './run-status.js';
+
+function worksCondition(reason: string, message: string): Condition {
+  return reason === 'NoMatchingDestination'
+    ? { type: WORKS_SUCCEEDED, status: 'Unknown', reason: 'WorksPending', message }
+    : { type: WORKS_SUCCEEDED, status: 'False', reason: 'WorksFailing', message };
+}
 
 /** The Destination(s) each pipeline's output went to, as recorded in status (sticky). */
 export function recordedDestinations(obj: KubeObject): Record<string, string> {
@@ -90,7 +100,11 @@ export async function writeOutput(
   // Nothing to write and nothing written before: leave the stores alone.
   if (result.files.length === 0 && !previous) return [];
   const fail = async (reason: string, message: string): Promise<never> => {
-    if (obj.status?.message !== message) await acc.patchStatus({ message });
+    // Upstream's WorksSucceeded: Unknown while nothing can take the output, False when a write fails.
+    const works = worksCondition(reason, message);
+    const prev = findCondition(obj.status, WORKS_SUCCEEDED);
+    if (obj.status?.message !== message || prev?.status !== works.status || prev.message !== message)
+      await acc.patchStatus({ message, conditions: conditionsWith(obj, works) });
     await recordEvent(deps.kube, acc.event, 'Warning', reason, message);
     throw new Error(message);
   };

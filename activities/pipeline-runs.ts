@@ -5,10 +5,16 @@ import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { stringify } from 'yaml';
 import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
-import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
+import {
+  pipelineEnv,
+  pipelineIdentity,
+  pipelinesFor,
+  withPipelineNamespace,
+} from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
+import { promiseSummary, WORKS_SUCCEEDED } from '../src/core/upstream-status.js';
 import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
 import { EnvResolutionError } from '../src/kube/env.js';
@@ -124,7 +130,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const ctx = Context.current();
     const promise = await promiseOf(kube, ref);
     const pipeline = findPipeline(promise, ref, acc.type, action, name);
-    const subject = acc.subject(action);
+    const subject = withPipelineNamespace(acc.subject(action), promise);
     const obj = await acc.read();
     if (!obj) return { gone: true };
 
@@ -278,6 +284,17 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         message: 'Pipeline completed',
         observedGeneration: input.generation,
       });
+      // Every write of this run reached its state store (a failed write fails the pipeline).
+      conditions = setCondition(
+        conditions,
+        {
+          type: WORKS_SUCCEEDED,
+          status: 'True',
+          reason: 'WorksSucceeded',
+          message: 'All works associated with this object are written to their Destinations',
+        },
+        time,
+      );
       const promise = isPromiseRef(input.ref);
       const wasAvailable = findCondition(obj.status, 'Available')?.status === 'True';
       if (promise) {
@@ -300,6 +317,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         observedGeneration: input.generation,
         lastSuccessfulConfigureWorkflowTime: time,
         conditions,
+        ...(promise ? { ...promiseSummary(obj, true), lastAvailableTime: time } : {}),
       });
       await recordEvent(
         kube,

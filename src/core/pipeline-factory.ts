@@ -27,11 +27,24 @@ export interface PipelineSubject {
   name: string;
   /** The object's namespace; undefined for cluster-scoped objects (Promises). */
   namespace?: string;
+  /** The Promise's `spec.workflows.config.pipelineNamespace` (upstream): where its pipelines run. */
+  pipelineNamespace?: string;
 }
 
-/** Where a pipeline runs: the resource's namespace, or kratix-platform-system for promise workflows. */
+/**
+ * Where a pipeline runs: the Promise's `workflows.config.pipelineNamespace` when set (as upstream,
+ * for promise and resource workflows), else the resource's namespace, or kratix-platform-system
+ * for promise workflows.
+ */
 export function pipelineNamespace(subject: PipelineSubject): string {
+  if (subject.pipelineNamespace) return subject.pipelineNamespace;
   return subject.type === 'resource' && subject.namespace ? subject.namespace : PLATFORM_NAMESPACE;
+}
+
+/** The subject with the Promise's pipelineNamespace applied. */
+export function withPipelineNamespace(subject: PipelineSubject, promise: KratixPromise): PipelineSubject {
+  const ns = promise.spec?.workflows?.config?.pipelineNamespace;
+  return ns ? { ...subject, pipelineNamespace: ns } : subject;
 }
 
 /** DESIGN §3 env: Kratix names plus upstream's KRATIX_OBJECT_* so upstream pipeline images work. */
@@ -147,8 +160,21 @@ export function pipelineIdentity(subject: PipelineSubject, pipeline: Pipeline): 
     identity.clusterRoleBindings.push(bind('ClusterRole', name));
   }
 
+  // A Resource's pipeline running elsewhere (pipelineNamespace) still reads its own object, which
+  // lives in the Resource's namespace: the default rule goes there.
+  const away = subject.type === 'resource' && !!subject.namespace && subject.namespace !== ns;
+  if (away) {
+    identity.roles.push({
+      metadata: { name: baseName, namespace: subject.namespace, labels },
+      rules: defaultRules,
+    });
+    identity.roleBindings.push(bind('Role', baseName, subject.namespace));
+  }
   const local = (pipeline.spec.rbac?.permissions ?? []).filter((p) => !p.resourceNamespace);
-  const localRules = [...(subject.type === 'resource' ? defaultRules : []), ...local.map(normaliseRule)];
+  const localRules = [
+    ...(subject.type === 'resource' && !away ? defaultRules : []),
+    ...local.map(normaliseRule),
+  ];
   if (localRules.length > 0) {
     identity.roles.push({ metadata: { name: baseName, namespace: ns, labels }, rules: localRules });
     identity.roleBindings.push(bind('Role', baseName, ns));
