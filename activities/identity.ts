@@ -2,7 +2,7 @@
 import { pipelineIdentity, withPipelineNamespace } from '../src/core/pipeline-factory.js';
 import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
 import type { ObjectRef, WorkflowAction } from '../src/core/types.js';
-import { describeApiError, statusCode } from '../src/kube/client.js';
+import { describeApiError, isNotFound, statusCode, type Kube } from '../src/kube/client.js';
 import { applyPipelineIdentity } from '../src/kube/identity.js';
 import { readPlatformConfig } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
@@ -28,6 +28,16 @@ export function identityActivities(deps: ActivityDeps) {
         input.pipeline,
         `its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`,
       );
+    // As upstream, a Promise's pipelineNamespace must exist: say so instead of retrying forever.
+    const wanted = promise.spec?.workflows?.config?.pipelineNamespace;
+    if (wanted && !(await namespaceExists(kube, wanted)))
+      throw await failPipeline(
+        kube,
+        acc,
+        input.action,
+        input.pipeline,
+        `spec.workflows.config.pipelineNamespace "${wanted}" is not an existing namespace (create it, or remove the field)`,
+      );
     try {
       await applyPipelineIdentity(kube, id);
     } catch (err) {
@@ -47,4 +57,14 @@ export function identityActivities(deps: ActivityDeps) {
   }
 
   return { ensurePipelineIdentity };
+}
+
+async function namespaceExists(kube: Kube, name: string): Promise<boolean> {
+  try {
+    await kube.core.readNamespace({ name });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }

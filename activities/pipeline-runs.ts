@@ -233,7 +233,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
     }
-    const destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    let destinations;
+    try {
+      destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    } catch (err) {
+      // A destination-selectors.yaml upstream refuses too (e.g. a sub-directory): not retried.
+      if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
+      throw err;
+    }
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
     const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);
@@ -244,8 +251,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     )
       merged.message = 'Pending';
     const kratix = withPhase(latest, name, 'Succeeded');
-    if (destinations.length)
-      kratix.destinations = { ...recordedDestinations(latest), [name]: destinations.join(',') };
+    if (Object.keys(destinations).length)
+      kratix.destinations = { ...recordedDestinations(latest), ...destinations };
     try {
       await acc.patchStatus({ ...merged, kratix });
     } catch (err) {
