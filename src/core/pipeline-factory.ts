@@ -7,6 +7,7 @@ import {
   PLATFORM_NAMESPACE,
   PROMISE_NAME_LABEL,
 } from './constants.js';
+import { nonResourceOnly } from './permissions.js';
 import { pipelineClusterRoleName, pipelineRoleName, pipelineServiceAccountName } from './names.js';
 import type { KratixPromise, Pipeline, PolicyRule, WorkflowAction, WorkflowType } from './types.js';
 
@@ -105,7 +106,7 @@ function normaliseRule(p: PolicyRule): PolicyRule {
  */
 export function pipelineIdentity(subject: PipelineSubject, pipeline: Pipeline): PipelineIdentity {
   const ns = pipelineNamespace(subject);
-  const custom = pipeline.spec.rbac?.serviceAccount;
+  const custom = pipeline.spec.rbac?.serviceAccount || undefined; // "" is unset, as upstream
   const saName =
     custom ??
     pipelineServiceAccountName(subject.promise, subject.type, subject.action, pipeline.metadata.name);
@@ -170,7 +171,8 @@ export function pipelineIdentity(subject: PipelineSubject, pipeline: Pipeline): 
     });
     identity.roleBindings.push(bind('Role', baseName, subject.namespace));
   }
-  const local = (pipeline.spec.rbac?.permissions ?? []).filter((p) => !p.resourceNamespace);
+  const permissions = (pipeline.spec.rbac?.permissions ?? []).filter((p) => !nonResourceOnly(p));
+  const local = permissions.filter((p) => !p.resourceNamespace);
   const localRules = [
     ...(subject.type === 'resource' && !away ? defaultRules : []),
     ...local.map(normaliseRule),
@@ -180,7 +182,7 @@ export function pipelineIdentity(subject: PipelineSubject, pipeline: Pipeline): 
     identity.roleBindings.push(bind('Role', baseName, ns));
   }
   const byScope = new Map<string, PolicyRule[]>();
-  for (const p of pipeline.spec.rbac?.permissions ?? []) {
+  for (const p of permissions) {
     if (!p.resourceNamespace) continue;
     byScope.set(p.resourceNamespace, [...(byScope.get(p.resourceNamespace) ?? []), normaliseRule(p)]);
   }
