@@ -36,7 +36,7 @@ export function schedulingKey(d: DestinationObject): string {
 /**
  * Destinations as upstream treats them:
  * - one that appears (or whose labels change) gets the Promises' dependencies and promise-pipeline
- *   output at once: every Available Promise whose selectors match it is reconciled, instead of
+ *   output at once: every Promise whose selectors match it is reconciled, instead of
  *   waiting for the reconcile interval (Resources waiting for a Destination retry on their own);
  *   `status.kratix.scheduledKey` records what was offered, so a restarted controller does not
  *   re-run every Promise;
@@ -136,10 +136,9 @@ export class DestinationEvents {
     ).items;
     const offered: string[] = [];
     for (const p of promises) {
-      const available = (p.status?.conditions as { type: string; status: string }[] | undefined)?.some(
-        (c) => c.type === 'Available' && c.status === 'True',
-      );
-      if (!p.metadata.uid || p.metadata.deletionTimestamp || !available) continue;
+      // Installing Promises too: their install may have listed Destinations before this one came;
+      // the signal queues one more run after the current one.
+      if (!p.metadata.uid || p.metadata.deletionTimestamp) continue;
       if (!matches(info, combineSelectors(p.spec?.destinationSelectors, []))) continue;
       try {
         await this.client.workflow
