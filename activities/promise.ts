@@ -101,25 +101,32 @@ export function promiseActivities(deps: ActivityDeps) {
     const fields = unsupportedPromiseFields(p);
     const prev = findCondition(p.status, UNSUPPORTED_CONDITION);
     if (!fields.length) {
-      if (prev?.status === 'True')
-        await patchPromiseStatus(kube, p.metadata.name, {
-          conditions: setCondition(
-            p.status?.conditions as Condition[] | undefined,
-            { type: UNSUPPORTED_CONDITION, status: 'False', reason: 'AllFieldsSupported', message: '' },
-            now(),
-          ),
-        });
+      if (prev?.status === 'True') {
+        const conditions = setCondition(
+          p.status?.conditions as Condition[] | undefined,
+          {
+            type: UNSUPPORTED_CONDITION,
+            status: 'False',
+            reason: 'AllFieldsSupported',
+            message: 'No unsupported fields',
+          },
+          now(),
+        );
+        await patchPromiseStatus(kube, p.metadata.name, { conditions });
+        p.status = { ...(p.status ?? {}), conditions };
+      }
       return;
     }
     const message = unsupportedMessage(fields);
     if (prev?.status === 'True' && prev.message === message) return;
-    await patchPromiseStatus(kube, p.metadata.name, {
-      conditions: setCondition(
-        p.status?.conditions as Condition[] | undefined,
-        { type: UNSUPPORTED_CONDITION, status: 'True', reason: UNSUPPORTED_REASON, message },
-        now(),
-      ),
-    });
+    const conditions = setCondition(
+      p.status?.conditions as Condition[] | undefined,
+      { type: UNSUPPORTED_CONDITION, status: 'True', reason: UNSUPPORTED_REASON, message },
+      now(),
+    );
+    await patchPromiseStatus(kube, p.metadata.name, { conditions });
+    // Later status writes of this install start from `p`: keep the condition in them.
+    p.status = { ...(p.status ?? {}), conditions };
     await recordEvent(kube, target(p), 'Warning', UNSUPPORTED_CONDITION, message);
   }
 

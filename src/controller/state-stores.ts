@@ -155,7 +155,12 @@ export class StateStoreHealth {
       fresh.status?.conditions as Condition[] | undefined,
       fields.length
         ? { type: UNSUPPORTED_CONDITION, status: 'True', reason: UNSUPPORTED_REASON, message }
-        : { type: UNSUPPORTED_CONDITION, status: 'False', reason: 'AllFieldsSupported', message: '' },
+        : {
+            type: UNSUPPORTED_CONDITION,
+            status: 'False',
+            reason: 'AllFieldsSupported',
+            message: 'No unsupported fields',
+          },
       new Date().toISOString(),
     );
     await this.kube.custom.patchClusterCustomObjectStatus(
