@@ -3,7 +3,7 @@ import { pipelineIdentity, withPipelineNamespace } from '../src/core/pipeline-fa
 import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
 import type { ObjectRef, WorkflowAction } from '../src/core/types.js';
 import { describeApiError, isNotFound, statusCode, type Kube } from '../src/kube/client.js';
-import { applyPipelineIdentity } from '../src/kube/identity.js';
+import { applyPipelineIdentityOnce } from '../src/kube/identity.js';
 import { readPlatformConfig } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
@@ -39,7 +39,7 @@ export function identityActivities(deps: ActivityDeps) {
         `spec.workflows.config.pipelineNamespace "${wanted}" is not an existing namespace (create it, or remove the field)`,
       );
     try {
-      await applyPipelineIdentity(kube, id);
+      await applyPipelineIdentityOnce(kube, id, promise.metadata.uid);
     } catch (err) {
       // Invalid (422) or malformed (400): retrying cannot help, so fail the run and say why.
       const code = statusCode(err);

@@ -170,7 +170,15 @@ export async function writeOutput(
     if (err instanceof SelectorFileError) throw new PipelineOutputError(err.message);
     throw err;
   }
-  const destinations = await listDestinations(deps.kube);
+  const keyOf = (g: { directory: string }) => (g.directory === '.' ? pipeline : `${pipeline}/${g.directory}`);
+  const targetsOf = (infos: ReturnType<typeof destinationInfo>[], g: (typeof groups)[number]) =>
+    isPromise
+      ? infos.filter((d) => matches(d, g.labels)).map((d) => d.name)
+      : [chooseDestination(infos, g.labels, recorded[keyOf(g)])?.name].filter((n): n is string => !!n);
+  let destinations = await listDestinations(deps.kube);
+  // The watch cache may not have a just-created Destination yet: ask the API before saying none.
+  if (groups.some((g) => g.files.length && !targetsOf(destinations.map(destinationInfo), g).length))
+    destinations = await listDestinations(deps.kube, { fresh: true });
   const infos = destinations.map(destinationInfo);
   const byName = new Map(destinations.map((d) => [d.metadata.name, d]));
   const record: Record<string, string | null> = Object.fromEntries(
@@ -178,11 +186,9 @@ export async function writeOutput(
   );
   const filesFor = new Map<string, OutputFile[]>();
   for (const g of groups) {
-    const key = g.directory === '.' ? pipeline : `${pipeline}/${g.directory}`;
+    const key = keyOf(g);
     const where = g.directory === '.' ? '' : ` (directory ${g.directory})`;
-    const targets = isPromise
-      ? infos.filter((d) => matches(d, g.labels)).map((d) => d.name)
-      : [chooseDestination(infos, g.labels, recorded[key])?.name].filter((n): n is string => !!n);
+    const targets = targetsOf(infos, g);
     if (targets.length === 0) {
       if (g.files.length === 0) continue;
       if (isPromise) {
