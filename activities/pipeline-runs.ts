@@ -5,10 +5,16 @@ import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { stringify } from 'yaml';
 import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
-import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
+import {
+  pipelineEnv,
+  pipelineIdentity,
+  pipelinesFor,
+  withPipelineNamespace,
+} from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
+import { promiseSummary, WORKS_SUCCEEDED } from '../src/core/upstream-status.js';
 import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
 import { EnvResolutionError } from '../src/kube/env.js';
@@ -129,7 +135,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const ctx = Context.current();
     const promise = await promiseOf(kube, ref);
     const pipeline = findPipeline(promise, ref, acc.type, action, name);
-    const subject = acc.subject(action);
+    const subject = withPipelineNamespace(acc.subject(action), promise);
     const obj = await acc.read();
     if (!obj) return { gone: true };
 
@@ -257,7 +263,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
     }
-    const destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    let destinations;
+    try {
+      destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    } catch (err) {
+      // A destination-selectors.yaml upstream refuses too (e.g. a sub-directory): not retried.
+      if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
+      throw err;
+    }
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
     const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);
@@ -268,8 +281,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     )
       merged.message = 'Pending';
     const kratix = withPhase(latest, name, 'Succeeded');
-    if (destinations.length)
-      kratix.destinations = { ...recordedDestinations(latest), [name]: destinations.join(',') };
+    if (Object.keys(destinations).length)
+      kratix.destinations = { ...recordedDestinations(latest), ...destinations };
     try {
       await acc.patchStatus({ ...merged, kratix });
     } catch (err) {
@@ -308,6 +321,17 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         message: 'Pipeline completed',
         observedGeneration: input.generation,
       });
+      // Every write of this run reached its state store (a failed write fails the pipeline).
+      conditions = setCondition(
+        conditions,
+        {
+          type: WORKS_SUCCEEDED,
+          status: 'True',
+          reason: 'WorksSucceeded',
+          message: 'All works associated with this object are written to their Destinations',
+        },
+        time,
+      );
       const promise = isPromiseRef(input.ref);
       const wasAvailable = findCondition(obj.status, 'Available')?.status === 'True';
       if (promise) {
@@ -330,6 +354,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         observedGeneration: input.generation,
         lastSuccessfulConfigureWorkflowTime: time,
         conditions,
+        ...(promise ? { ...promiseSummary(obj, true), lastAvailableTime: time } : {}),
       });
       await recordEvent(
         kube,

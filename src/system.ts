@@ -1,6 +1,7 @@
 import { Client } from '@temporalio/client';
 import { Controller } from './controller/controller.js';
 import { StateStoreHealth } from './controller/state-stores.js';
+import { DestinationEvents } from './controller/destination-events.js';
 import { LeaderElection, type LeaderElectionOptions } from './controller/leader.js';
 import { Kube } from './kube/client.js';
 import { installPlatform } from './kube/install.js';
@@ -116,14 +117,17 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
           opts.stateStoreCheckIntervalMs ?? 30_000,
           opts.relistIntervalMs ?? 5 * 60_000,
         );
+        const destinations = new DestinationEvents(kube, client, opts.relistIntervalMs ?? 5 * 60_000);
         active = {
           async stop() {
+            await destinations.stop();
             await health.stop();
             await controller.stop();
           },
         };
         await controller.start();
         await health.start();
+        await destinations.start();
       };
       const follow = async () => {
         await active?.stop();

@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { context, trace, type Context } from '@opentelemetry/api';
+import type { TreeChange, TreeReader } from '../core/destination-layout.js';
 import { spawner } from '../spawner/spawner.js';
 import { withSpan } from '../tracing.js';
 
@@ -30,6 +41,12 @@ export interface WriteRequest {
   dir: string;
   files: FileToWrite[];
   message: string;
+  /**
+   * Instead of replacing `dir` with `files`: what to change under `dir`, computed from the files
+   * there now. Called after the clone is synced and in queue order, so writers that share files
+   * (a Destination's aggregated file, its `.kratix` state files) see each other's changes.
+   */
+  apply?: (tree: TreeReader) => TreeChange;
 }
 
 /** A git failure with a message safe to show (credentials never appear in git's output here). */
@@ -315,7 +332,16 @@ export class GitWriter {
       if (!optimistic) await this.syncOrReclone(repo, dir);
       for (const req of reqs) {
         const target = path.join(dir, req.dir);
+        // A change may work at the repository's root (a Destination with path "."); a replace may not.
+        if (req.apply && path.resolve(target) === path.resolve(dir)) {
+          applyChange(path.resolve(dir), req.apply(treeAt(path.resolve(dir))));
+          continue;
+        }
         if (!target.startsWith(dir + path.sep)) throw new GitError(`invalid path ${req.dir}`, 'other');
+        if (req.apply) {
+          applyChange(target, req.apply(treeAt(target)));
+          continue;
+        }
         rmSync(target, { recursive: true, force: true });
         for (const f of req.files) {
           const file = path.join(target, f.path);
@@ -385,5 +411,38 @@ export class GitWriter {
     ]);
     const head = local.trim();
     return head !== '' && remote.split(/\s/)[0] === head;
+  }
+}
+
+/** Paths under `root` only: a change never reaches outside its Destination. */
+function inside(root: string, rel: string): string {
+  const p = path.join(root, rel);
+  if (!p.startsWith(root + path.sep) || path.relative(root, p).split(path.sep).includes('.git'))
+    throw new GitError(`invalid output file path ${rel}`, 'other');
+  return p;
+}
+
+function treeAt(root: string): TreeReader {
+  return {
+    read: (rel) => {
+      const p = inside(root, rel);
+      return existsSync(p) && statSync(p).isFile() ? readFileSync(p, 'utf8') : undefined;
+    },
+    list: (rel) => {
+      const p = inside(root, rel);
+      if (!existsSync(p) || !statSync(p).isDirectory()) return [];
+      return readdirSync(p, { withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => e.name);
+    },
+  };
+}
+
+function applyChange(root: string, change: TreeChange): void {
+  for (const rel of change.remove) rmSync(inside(root, rel), { recursive: true, force: true });
+  for (const f of change.write) {
+    const file = inside(root, f.path);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, f.content);
   }
 }
