@@ -5,11 +5,24 @@ import {
   matches,
   resourceOutputDir,
 } from '../src/core/destinations.js';
-import { planOutput, recordedDestinations, staticDependencyFiles } from '../src/core/output-plan.js';
 import { isPromiseRef, type KratixPromise, type KubeObject, type ObjectRef } from '../src/core/types.js';
-import type { CollectedResult, OutputFile } from '../src/executors/collect.js';
+import { PipelineOutputError, type CollectedResult, type OutputFile } from '../src/executors/collect.js';
+import {
+  aggregatedChange,
+  destinationLayout,
+  destinationRoot,
+  flatChange,
+  outputKey,
+} from '../src/core/destination-layout.js';
+import { outputGroups, SelectorFileError } from '../src/core/output-groups.js';
+import {
+  planOutput,
+  recordedDestinations,
+  recordedFor,
+  staticDependencyFiles,
+} from '../src/core/output-plan.js';
 import { recordEvent } from '../src/kube/events.js';
-import { GitError } from '../src/statestore/git.js';
+import { GitError, type WriteRequest } from '../src/statestore/git.js';
 import {
   destinationInfo,
   destinationPath,
@@ -21,8 +34,18 @@ import {
 import type { ObjectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { metrics } from '../src/metrics.js';
+import { findCondition } from '../src/core/status.js';
+import type { Condition } from '../src/core/types.js';
+import { WORKS_SUCCEEDED } from '../src/core/upstream-status.js';
+import { conditionsWith } from './run-status.js';
 
-export { recordedDestinations } from '../src/core/output-plan.js';
+function worksCondition(reason: string, message: string): Condition {
+  return reason === 'NoMatchingDestination'
+    ? { type: WORKS_SUCCEEDED, status: 'Unknown', reason: 'WorksPending', message }
+    : { type: WORKS_SUCCEEDED, status: 'False', reason: 'WorksFailing', message };
+}
+
+export { recordedDestinations };
 
 /** The folder an object's pipeline writes to inside a Destination (without the pipeline for `whole`). */
 function outputDir(
@@ -41,6 +64,34 @@ function outputDir(
   });
 }
 
+/**
+ * The write that puts `files` in Destination `d` as `ref`'s output of `pipeline` (all of `ref`'s
+ * output when `pipeline` is undefined; `files` empty removes it), laid out by `spec.filepath`.
+ */
+function writeRequest(
+  ref: ObjectRef,
+  store: { spec?: { path?: string } },
+  d: DestinationObject,
+  pipeline: string | undefined,
+  files: OutputFile[],
+): Omit<WriteRequest, 'message'> {
+  const layout = destinationLayout(d.spec as Record<string, unknown> | undefined);
+  if (layout.mode === 'nestedByMetadata')
+    return { dir: outputDir(ref, store, d, pipeline).replace(/\/$/, ''), files };
+  const owner = isPromiseRef(ref)
+    ? { type: 'promise' as const, promise: ref.promise }
+    : { type: 'resource' as const, namespace: ref.namespace, promise: ref.promise, name: ref.name };
+  const select = pipeline === undefined ? { prefix: outputKey(owner) } : { key: outputKey(owner, pipeline) };
+  return {
+    dir: destinationRoot(store.spec?.path, destinationPath(d)),
+    files: [],
+    apply: (tree) =>
+      layout.mode === 'none'
+        ? flatChange(tree, select, files)
+        : aggregatedChange(tree, layout.filename, select, files),
+  };
+}
+
 async function writeTo(
   deps: ActivityDeps,
   d: DestinationObject,
@@ -51,9 +102,10 @@ async function writeTo(
   const { store, repo } = await storeForDestination(deps.kube, d);
   try {
     const { commit } = await deps.git.write(repo, {
-      dir: outputDir(ref, store, d, pipeline),
-      files,
-      message: `${describeRef(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`,
+      ...writeRequest(ref, store, d, pipeline, files),
+      message: files.length
+        ? `${describeRef(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`
+        : `${describeRef(ref)}: pipeline ${pipeline} output moved away`,
     });
     metrics.stateStoreWrites.inc({ outcome: commit ? 'committed' : 'unchanged' });
   } catch (err) {
@@ -62,11 +114,15 @@ async function writeTo(
   }
 }
 
+/** The recorded Destinations of one pipeline: its default group (`<pipeline>`) and directories (`<pipeline>/<dir>`). */
 /**
- * Schedules a pipeline's output and writes it, replacing the pipeline's previous files. A Resource's
- * output goes to one matching Destination (sticky); a Promise's output and its static
- * `spec.dependencies` go to every matching Destination. Scheduling and store problems are shown on
- * the object and thrown as retryable errors, so the activity retries until they are resolved.
+ * Schedules a pipeline's output and writes it, replacing the pipeline's previous files. The output
+ * is split into upstream's groups (destination-selectors.yaml entries with a `directory`); a
+ * Resource's group goes to one matching Destination (sticky), a Promise's to every matching one,
+ * and a Destination that held the pipeline's output before and no longer does has it removed.
+ * Scheduling and store problems are shown on the object and thrown as retryable errors, so the
+ * activity retries until they are resolved. Returns what to record in `status.kratix.destinations`
+ * (null: a group key no longer used).
  */
 export async function writeOutput(
   deps: ActivityDeps,
@@ -78,56 +134,68 @@ export async function writeOutput(
     obj: KubeObject;
     acc: ObjectAccess;
   },
-): Promise<string[]> {
+): Promise<Record<string, string | null>> {
   const { ref, pipeline, result, obj, acc, promise } = args;
-  const previous = recordedDestinations(obj)[pipeline];
+  const recorded = recordedFor(obj, pipeline);
+  const previous = new Set(
+    Object.values(recorded)
+      .flatMap((v) => String(v).split(','))
+      .filter(Boolean),
+  );
+  const isPromise = isPromiseRef(ref);
+  // Nothing to write and nothing written before: leave the stores alone.
+  if (result.files.length === 0 && previous.size === 0) return {};
   const fail = async (reason: string, message: string): Promise<never> => {
-    if (obj.status?.message !== message) await acc.patchStatus({ message });
+    // Upstream's WorksSucceeded: Unknown while nothing can take the output, False when a write fails.
+    const works = worksCondition(reason, message);
+    const prev = findCondition(obj.status, WORKS_SUCCEEDED);
+    if (obj.status?.message !== message || prev?.status !== works.status || prev.message !== message)
+      await acc.patchStatus({ message, conditions: conditionsWith(obj, works) });
     await recordEvent(deps.kube, acc.event, 'Warning', reason, message);
     throw new Error(message);
   };
-  // Nothing to write and nothing written before: the Destinations are not even listed.
-  if (result.files.length === 0 && !previous) return [];
+
+  let groups;
+  try {
+    groups = outputGroups(result.files, promise.spec?.destinationSelectors, result.destinationSelectors);
+  } catch (err) {
+    if (err instanceof SelectorFileError) throw new PipelineOutputError(err.message);
+    throw err;
+  }
   const planFor = (list: DestinationObject[]) =>
-    planOutput({
-      isPromise: isPromiseRef(ref),
+    planOutput<OutputFile>({
+      isPromise,
       pipeline,
-      promiseSelectors: promise.spec?.destinationSelectors,
-      pipelineSelectors: result.destinationSelectors,
+      groups,
       destinations: list.map(destinationInfo),
-      previous,
-      fileCount: result.files.length,
+      recorded,
     });
   let destinations = await listDestinations(deps.kube);
   let plan = planFor(destinations);
   // The watch cache may not have a just-created Destination yet: ask the API before saying none.
-  if (plan.kind === 'none') {
+  if (plan.kind === 'wait' || plan.warnings.length) {
     destinations = await listDestinations(deps.kube, { fresh: true });
     plan = planFor(destinations);
   }
-  if (plan.kind === 'skip') return [];
-  if (plan.kind === 'none') {
-    if (plan.wait) return fail('NoMatchingDestination', plan.message!);
-    // A Promise stays usable without Destinations; its output simply has nowhere to go yet.
-    if (plan.message)
-      await recordEvent(deps.kube, acc.event, 'Warning', 'NoMatchingDestination', plan.message);
-    return [];
-  }
-  const targets = plan.destinations.map((n) => destinations.find((x) => x.metadata.name === n)!);
-  for (const d of targets) {
+  if (plan.kind === 'wait') return fail('NoMatchingDestination', plan.message);
+  for (const message of plan.warnings)
+    await recordEvent(deps.kube, acc.event, 'Warning', 'NoMatchingDestination', message);
+  const { record, filesFor } = plan;
+  const byName = new Map(destinations.map((d) => [d.metadata.name, d]));
+  for (const [name, files] of filesFor) {
     try {
-      await writeTo(deps, d, ref, pipeline, result.files);
+      await writeTo(deps, byName.get(name)!, ref, pipeline, files);
     } catch (err) {
       if (err instanceof StateStoreError || err instanceof GitError) {
         return fail(
           'FailedWriteToDestination',
-          `Pipeline "${pipeline}": cannot write to Destination ${d.metadata.name}: ${err.message}`,
+          `Pipeline "${pipeline}": cannot write to Destination ${name}: ${err.message}`,
         );
       }
       throw err;
     }
   }
-  return targets.map((d) => d.metadata.name);
+  return record;
 }
 
 /** Writes a Promise's static `spec.dependencies` to every Destination matching its selectors. */
@@ -139,7 +207,17 @@ export async function writeStaticDependencies(
   const dependencies = promise.spec?.dependencies ?? [];
   const ref: ObjectRef = { type: 'promise', promise: promise.metadata.name, uid: promise.metadata.uid ?? '' };
   const files = staticDependencyFiles(dependencies);
-  return writeOutput(deps, { ref, promise, pipeline: 'static', result: { files }, obj: promise, acc });
+  const record = await writeOutput(deps, {
+    ref,
+    promise,
+    pipeline: 'static',
+    result: { files },
+    obj: promise,
+    acc,
+  });
+  // Recorded like a pipeline's, so dependencies that move to another Destination leave the old one.
+  if (Object.keys(record).length) await acc.patchStatus({ kratix: { destinations: record } });
+  return Object.values(record).filter((v): v is string => !!v);
 }
 
 /**
@@ -163,7 +241,9 @@ export async function removeOutput(
       recorded.has(d.metadata.name) || (isPromiseRef(ref) && matches(destinationInfo(d), selectors));
     if (!wrote) continue;
     const target = await storeForDestination(deps.kube, d);
-    const dir = outputDir(ref, target.store, d).replace(/\/$/, '');
-    await deps.git.write(target.repo, { dir, files: [], message: `${describeRef(ref)}: removed` });
+    await deps.git.write(target.repo, {
+      ...writeRequest(ref, target.store, d, undefined, []),
+      message: `${describeRef(ref)}: removed`,
+    });
   }
 }

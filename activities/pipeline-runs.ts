@@ -4,7 +4,12 @@ import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { stringify } from 'yaml';
 import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
-import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
+import {
+  pipelineEnv,
+  pipelineIdentity,
+  pipelinesFor,
+  withPipelineNamespace,
+} from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
 import { findCondition } from '../src/core/status.js';
@@ -29,6 +34,7 @@ import type { ActivityDeps } from './deps.js';
 import { writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
 import { metrics } from '../src/metrics.js';
+import { pipelineTraceEnv, withSpan } from '../src/tracing.js';
 
 export interface RunPipelineInput {
   ref: ObjectRef;
@@ -123,7 +129,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const ctx = Context.current();
     const promise = await promiseOf(kube, ref);
     const pipeline = findPipeline(promise, ref, acc.type, action, name);
-    const subject = acc.subject(action);
+    const subject = withPipelineNamespace(acc.subject(action), promise);
     const obj = await acc.read();
     if (!obj) return { gone: true };
 
@@ -163,30 +169,45 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     let pendingReason: string | undefined;
     let outcome;
     try {
-      outcome = await deps.executor.run({
-        runKey: `${input.runId}/${input.index}-${name}`,
-        workflowId: input.runId,
-        subject,
-        pipeline,
-        namespace: sa.namespace,
-        serviceAccount: sa.name,
-        identityKey: promise.metadata.uid,
-        baseEnv: pipelineEnv(subject, name),
-        objectYaml: stringify(obj),
-        withMetadata: action === 'configure',
-        settings,
-        runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
-        signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
-        // A timed-out run is over: its Pod goes, like a cancelled one's.
-        cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
-        onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
-        onPending: async (p) => {
-          // Once per distinct reason: the Pod's status repeats it every few seconds.
-          if (p.reason === pendingReason) return;
-          pendingReason = p.reason;
-          await reportPending(kube, acc, action, name, p.message);
+      // A span per pipeline execution: its containers get it as KRATIX_TRACE_PARENT.
+      outcome = await withSpan(
+        `pipeline ${name}`,
+        {
+          attributes: {
+            'kratix.promise': ref.promise,
+            'kratix.pipeline': name,
+            'kratix.workflow.action': action,
+            'kratix.workflow.type': acc.type,
+            'kratix.executor': deps.executor.name,
+          },
         },
-      });
+        () =>
+          deps.executor.run({
+            traceEnv: pipelineTraceEnv(),
+            runKey: `${input.runId}/${input.index}-${name}`,
+            workflowId: input.runId,
+            subject,
+            pipeline,
+            namespace: sa.namespace,
+            serviceAccount: sa.name,
+            identityKey: promise.metadata.uid,
+            baseEnv: pipelineEnv(subject, name),
+            objectYaml: stringify(obj),
+            withMetadata: action === 'configure',
+            settings,
+            runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
+            signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
+            // A timed-out run is over: its Pod goes, like a cancelled one's.
+            cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
+            onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
+            onPending: async (p) => {
+              // Once per distinct reason: the Pod's status repeats it every few seconds.
+              if (p.reason === pendingReason) return;
+              pendingReason = p.reason;
+              await reportPending(kube, acc, action, name, p.message);
+            },
+          }),
+      );
     } catch (err) {
       await announced.catch(() => undefined);
       if (timedOut())
@@ -227,7 +248,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
     }
-    const destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    let destinations;
+    try {
+      destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    } catch (err) {
+      // A destination-selectors.yaml upstream refuses too (e.g. a sub-directory): not retried.
+      if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
+      throw err;
+    }
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
     const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);

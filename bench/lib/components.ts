@@ -26,7 +26,10 @@ export interface ComponentOptions {
 /** Starts `kratix-temporal <name>` and waits until its /healthz answers. */
 export async function startComponent(name: Component['name'], o: ComponentOptions): Promise<Component> {
   const port = await freePort();
+  // BENCH_CPU_PROF=<dir>: V8 CPU profiles of both processes, written when they stop.
+  const prof = process.env.BENCH_CPU_PROF;
   const args = [
+    ...(prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(prof)] : []),
     '--import',
     'tsx',
     path.join(projectRoot, 'src/cli/main.ts'),

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { apiTarget } from '../core/crd.js';
 import { dependenciesOutputDir, resourceOutputDir, type DestinationInfo } from '../core/destinations.js';
-import { planOutput, recordedDestinations, staticDependencyFiles } from '../core/output-plan.js';
+import { planOutput, recordedFor, staticDependencyFiles } from '../core/output-plan.js';
+import { outputGroups, SelectorFileError } from '../core/output-groups.js';
+import { withUpstreamStatus, WORKS_SUCCEEDED } from '../core/upstream-status.js';
 import {
   pipelineEnv,
   pipelineIdentity,
@@ -20,6 +22,7 @@ import { pipelineSettings } from '../core/pipeline-settings.js';
 import { formatDuration } from '../core/duration.js';
 import {
   applyMergePatch,
+  conditionsWith,
   failedEventMessage,
   outcomeFailureDetail,
   pipelineFailedStatus,
@@ -40,7 +43,12 @@ import type {
   WorkflowType,
 } from '../core/types.js';
 import { validatePromise } from '../core/validation.js';
-import { collectConfigureResult, PipelineOutputError, type OutputFile } from '../executors/collect.js';
+import {
+  collectConfigureResult,
+  PipelineOutputError,
+  type CollectedResult,
+  type OutputFile,
+} from '../executors/collect.js';
 import { LocalExecutor } from '../executors/local.js';
 import type { PipelineExecutor } from '../executors/types.js';
 import { EnvResolutionError } from '../kube/env.js';
@@ -172,18 +180,9 @@ async function runPromise(ctx: RunContext): Promise<TestObjectReport | undefined
   const obj = promiseObject(promise);
   const report = newReport(obj);
   if (deps.length) {
-    const plan = planOutput({
-      isPromise: true,
-      pipeline: 'static',
-      promiseSelectors: promise.spec?.destinationSelectors,
-      pipelineSelectors: undefined,
-      destinations: ctx.destinations,
-      previous: undefined,
-      fileCount: deps.length,
-    });
-    if (plan.kind === 'write')
-      for (const d of plan.destinations) writeFiles(ctx, report, obj, 'promise', d, 'static', deps);
-    else if (plan.kind === 'none' && plan.message) warn(report, 'NoMatchingDestination', plan.message);
+    const record = schedule(ctx, report, obj, 'promise', 'static', deps, undefined);
+    // Recorded like a pipeline's, as the worker records them.
+    if (record && Object.keys(record).length) patch(obj, { kratix: { destinations: record } });
   }
   return runConfigure(ctx, obj, 'promise', report);
 }
@@ -237,9 +236,64 @@ function subjectOf(
   };
 }
 
+/** A status merge patch, with upstream's conditions and counters derived as the worker's patches have them. */
 const patch = (obj: KubeObject, p: Record<string, unknown>) => {
-  obj.status = applyMergePatch(obj.status ?? {}, p) as Record<string, unknown>;
+  obj.status = applyMergePatch(obj.status ?? {}, withUpstreamStatus(p, new Date().toISOString())) as Record<
+    string,
+    unknown
+  >;
 };
+
+/**
+ * Schedules a pipeline's output as the worker does (per-directory groups, sticky Destinations) and
+ * writes it to --out. Returns what to record in `status.kratix.destinations`; undefined: the run
+ * failed (selectors refused, or no Destination for a Resource: a cluster would wait for one).
+ */
+function schedule(
+  ctx: RunContext,
+  report: TestObjectReport,
+  obj: KubeObject,
+  type: WorkflowType,
+  pipeline: string,
+  files: OutputFile[],
+  selectors: CollectedResult['destinationSelectors'],
+): Record<string, string | null> | undefined {
+  let groups;
+  try {
+    groups = outputGroups(files, ctx.promise.spec?.destinationSelectors, selectors);
+  } catch (err) {
+    if (!(err instanceof SelectorFileError)) throw err;
+    fail(ctx, obj, report, 'configure', pipeline, err.message);
+    return undefined;
+  }
+  const recorded = recordedFor(obj, pipeline);
+  if (files.length === 0 && Object.keys(recorded).length === 0) return {};
+  const plan = planOutput<OutputFile>({
+    isPromise: type === 'promise',
+    pipeline,
+    groups,
+    destinations: ctx.destinations,
+    recorded,
+  });
+  if (plan.kind === 'wait') {
+    warn(report, 'NoMatchingDestination', plan.message);
+    patch(obj, {
+      message: plan.message,
+      conditions: conditionsWith(
+        obj,
+        { type: WORKS_SUCCEEDED, status: 'Unknown', reason: 'WorksPending', message: plan.message },
+        ctx.now(),
+      ),
+    });
+    report.ok = false;
+    report.error = `${plan.message} (give one with --destination)`;
+    return undefined;
+  }
+  for (const message of plan.warnings) warn(report, 'NoMatchingDestination', message);
+  for (const [destination, list] of plan.filesFor)
+    writeFiles(ctx, report, obj, type, destination, pipeline, list);
+  return plan.record;
+}
 const warn = (r: { events: TestEvent[] }, reason: string, message: string) =>
   r.events.push({ type: 'Warning', reason, message });
 const normal = (r: { events: TestEvent[] }, reason: string, message: string) =>
@@ -277,30 +331,8 @@ async function runConfigure(
       fail(ctx, obj, report, 'configure', name, err.message);
       break;
     }
-    const previous = recordedDestinations(obj)[name];
-    const plan = planOutput({
-      isPromise: type === 'promise',
-      pipeline: name,
-      promiseSelectors: ctx.promise.spec?.destinationSelectors,
-      pipelineSelectors: result.destinationSelectors,
-      destinations: ctx.destinations,
-      previous,
-      fileCount: result.files.length,
-    });
-    let written: string[] = [];
-    if (plan.kind === 'write') {
-      written = plan.destinations;
-      for (const d of written) writeFiles(ctx, report, obj, type, d, name, result.files);
-    } else if (plan.kind === 'none' && plan.message) {
-      warn(report, 'NoMatchingDestination', plan.message);
-      if (plan.wait) {
-        // A cluster would wait for a matching Destination; a test has only the ones it was given.
-        patch(obj, { message: plan.message });
-        report.ok = false;
-        report.error = `${plan.message} (give one with --destination)`;
-        break;
-      }
-    }
+    const written = schedule(ctx, report, obj, type, name, result.files, result.destinationSelectors);
+    if (!written) break;
     patch(obj, pipelineSucceededStatus(obj, result.status, name, written, ctx.now()));
     normal(report, 'PipelineSucceeded', RUN_EVENTS.pipelineSucceeded('configure', name, i, pipelines.length));
   }

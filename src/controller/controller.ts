@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import type { Attributes } from '@opentelemetry/api';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
@@ -21,6 +22,7 @@ import { ResilientInformer } from './watcher.js';
 import { WorkQueue } from './work-queue.js';
 import { metrics } from '../metrics.js';
 import { logger } from '../logger.js';
+import { withSpan } from '../tracing.js';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -69,12 +71,12 @@ export class Controller {
 
   private process(item: QueueItem): Promise<void> {
     if (item.kind === 'promise')
-      return item.ev === 'delete' ? this.onPromiseGone(item.obj) : this.onPromise(item.obj);
+      return item.ev === 'delete' ? this.onPromiseGone(item.obj) : this.onPromise(item.obj, item.ev);
     if (item.ev === 'delete') {
       this.forget(item.obj);
       return Promise.resolve();
     }
-    return this.onResource(item.promise, item.target, item.obj);
+    return this.onResource(item.promise, item.target, item.obj, item.ev);
   }
 
   /**
@@ -141,11 +143,23 @@ export class Controller {
     if (obj.metadata?.uid) this.lastSent.delete(obj.metadata.uid);
   }
 
-  /** Sends `key`'s signal unless the workflow was already told exactly this. */
-  private async once(uid: string, key: string, send: () => Promise<unknown>): Promise<void> {
+  /**
+   * Sends `key`'s signal unless the workflow was already told exactly this. With tracing on, the
+   * send is a span: the root of the trace the workflow's resulting work joins.
+   */
+  private async once(
+    uid: string,
+    key: string,
+    send: () => Promise<unknown>,
+    span: { kind: string; signal: string; attributes: Attributes },
+  ): Promise<void> {
     if (this.lastSent.get(uid) === key) return;
     try {
-      await send();
+      await withSpan(
+        `controller: ${span.kind} ${span.signal}`,
+        { attributes: { ...span.attributes, 'kratix.signal': span.signal } },
+        send,
+      );
       this.lastSent.set(uid, key);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -157,10 +171,15 @@ export class Controller {
     }
   }
 
-  private async onPromise(p: KratixPromise): Promise<void> {
+  private async onPromise(p: KratixPromise, ev: WatchEvent): Promise<void> {
     const { name, uid, generation = 1 } = p.metadata;
     if (!uid) return;
     const workflowId = promiseWorkflowId(name, uid);
+    const about = (signal: string) => ({
+      kind: 'Promise',
+      signal,
+      attributes: spanAttributes(ev, 'Promise', p, workflowId),
+    });
     const start = {
       workflowId,
       taskQueue: this.taskQueue,
@@ -171,18 +190,26 @@ export class Controller {
     };
     const signalManual = () =>
       p.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true'
-        ? this.once(`${uid}/manual`, `manual/${p.metadata.resourceVersion}`, () =>
-            this.opts.client.workflow.getHandle(workflowId).signal(reconcileSignal, { reason: 'manual' }),
+        ? this.once(
+            `${uid}/manual`,
+            `manual/${p.metadata.resourceVersion}`,
+            () =>
+              this.opts.client.workflow.getHandle(workflowId).signal(reconcileSignal, { reason: 'manual' }),
+            about('manual'),
           )
         : undefined;
     if (p.metadata.deletionTimestamp) {
       if (!p.metadata.finalizers?.includes(DELETE_FINALIZER)) return;
-      await this.once(uid, 'delete', () =>
-        this.opts.client.workflow.signalWithStart<typeof promiseLifecycle, []>('promiseLifecycle', {
-          ...start,
-          signal: deleteSignal,
-          signalArgs: [],
-        }),
+      await this.once(
+        uid,
+        'delete',
+        () =>
+          this.opts.client.workflow.signalWithStart<typeof promiseLifecycle, []>('promiseLifecycle', {
+            ...start,
+            signal: deleteSignal,
+            signalArgs: [],
+          }),
+        about('delete'),
       );
       await signalManual();
       return;
@@ -191,12 +218,16 @@ export class Controller {
       await patchPromiseMetadata(this.opts.kube, name, uid, addFinalizerPatch(DELETE_FINALIZER));
     }
     const hash = specHash(p.spec);
-    await this.once(uid, `changed/${generation}/${hash}`, () =>
-      this.opts.client.workflow.signalWithStart('promiseLifecycle', {
-        ...start,
-        signal: changedSignal,
-        signalArgs: [{ generation, specHash: hash }],
-      }),
+    await this.once(
+      uid,
+      `changed/${generation}/${hash}`,
+      () =>
+        this.opts.client.workflow.signalWithStart('promiseLifecycle', {
+          ...start,
+          signal: changedSignal,
+          signalArgs: [{ generation, specHash: hash }],
+        }),
+      about('changed'),
     );
     await signalManual();
     await this.ensureResourceWatcher(p);
@@ -241,7 +272,7 @@ export class Controller {
     await informer.start();
   }
 
-  private async onResource(promise: string, target: Target, obj: KubeObject): Promise<void> {
+  private async onResource(promise: string, target: Target, obj: KubeObject, ev: WatchEvent): Promise<void> {
     const { name, namespace = '', uid, generation = 1 } = obj.metadata;
     if (!uid) return;
     const ref: ResourceRef = {
@@ -262,20 +293,33 @@ export class Controller {
       staticSummary: `${target.kind} ${namespace}/${name} (Promise ${promise})`,
       typedSearchAttributes: searchAttributesFor({ promise, namespace, name }, 'configure'),
     };
+    const about = (signal: string) => ({
+      kind: target.kind,
+      signal,
+      attributes: { ...spanAttributes(ev, target.kind, obj, start.workflowId), 'kratix.promise': promise },
+    });
     const manual = obj.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true';
     const signalManual = () =>
       // Keyed by resourceVersion: the label is removed by the run, so a later re-label triggers again.
-      this.once(`${uid}/manual`, `manual/${obj.metadata.resourceVersion}`, () =>
-        this.opts.client.workflow.getHandle(start.workflowId).signal(reconcileSignal, { reason: 'manual' }),
+      this.once(
+        `${uid}/manual`,
+        `manual/${obj.metadata.resourceVersion}`,
+        () =>
+          this.opts.client.workflow.getHandle(start.workflowId).signal(reconcileSignal, { reason: 'manual' }),
+        about('manual'),
       );
     if (obj.metadata.deletionTimestamp) {
       if (!obj.metadata.finalizers?.includes(DELETE_FINALIZER)) return;
-      await this.once(uid, 'delete', () =>
-        this.opts.client.workflow.signalWithStart('resourceLifecycle', {
-          ...start,
-          signal: deleteSignal,
-          signalArgs: [],
-        }),
+      await this.once(
+        uid,
+        'delete',
+        () =>
+          this.opts.client.workflow.signalWithStart('resourceLifecycle', {
+            ...start,
+            signal: deleteSignal,
+            signalArgs: [],
+          }),
+        about('delete'),
       );
       // A failed delete is retried with the manual label.
       if (manual) await signalManual();
@@ -293,14 +337,32 @@ export class Controller {
       obj.metadata.finalizers?.includes(DELETE_FINALIZER)
         ? undefined
         : patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER)),
-      this.once(uid, key, () =>
-        this.opts.client.workflow.signalWithStart('resourceLifecycle', {
-          ...start,
-          signal: changedSignal,
-          signalArgs: [{ generation, specHash: hash }],
-        }),
+      this.once(
+        uid,
+        key,
+        () =>
+          this.opts.client.workflow.signalWithStart('resourceLifecycle', {
+            ...start,
+            signal: changedSignal,
+            signalArgs: [{ generation, specHash: hash }],
+          }),
+        about('changed'),
       ),
     ]);
     if (manual) await signalManual();
   }
+}
+
+/** What a controller span says about the watch event and the object it handled. */
+function spanAttributes(ev: WatchEvent, kind: string, obj: KubeObject, workflowId: string): Attributes {
+  const m = obj.metadata;
+  return {
+    'kratix.watch.event': ev,
+    'k8s.object.kind': kind,
+    'k8s.object.name': m.name,
+    ...(m.namespace ? { 'k8s.namespace.name': m.namespace } : {}),
+    'k8s.object.uid': m.uid ?? '',
+    'k8s.object.generation': m.generation ?? 1,
+    temporalWorkflowId: workflowId,
+  };
 }

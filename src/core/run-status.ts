@@ -3,6 +3,7 @@
 // send them to the API server; `kratix-temporal test` applies them in memory, so both give the
 // same status.
 import { mergeStatus, setCondition } from './status.js';
+import { promiseSummary, WORKS_SUCCEEDED } from './upstream-status.js';
 import type { Condition, KubeObject, WorkflowAction } from './types.js';
 
 export interface PipelinePhase {
@@ -88,7 +89,8 @@ export function pipelineSucceededStatus(
   latest: KubeObject,
   pipelineStatus: Status | undefined,
   name: string,
-  destinations: string[],
+  /** Where each output key (`<pipeline>` or `<pipeline>/<directory>`) went; null: no longer written. */
+  destinations: Record<string, string | null>,
   time: string,
 ): Status {
   const merged = mergeStatus(latest.status, pipelineStatus ?? {});
@@ -99,10 +101,10 @@ export function pipelineSucceededStatus(
   )
     merged.message = 'Pending';
   const kratix = withPhase(latest, name, 'Succeeded', time);
-  if (destinations.length) {
+  if (Object.keys(destinations).length) {
     const recorded = ((latest.status?.kratix as { destinations?: Record<string, string> } | undefined)
       ?.destinations ?? {}) as Record<string, string>;
-    kratix.destinations = { ...recorded, [name]: destinations.join(',') };
+    kratix.destinations = { ...recorded, ...destinations };
   }
   return { ...merged, kratix };
 }
@@ -162,6 +164,17 @@ export function runCompletedStatus(
     },
     time,
   );
+  // Every write of this run reached its state store (a failed write fails the pipeline).
+  conditions = setCondition(
+    conditions,
+    {
+      type: WORKS_SUCCEEDED,
+      status: 'True',
+      reason: 'WorksSucceeded',
+      message: 'All works associated with this object are written to their Destinations',
+    },
+    time,
+  );
   if (isPromise)
     conditions = setCondition(
       conditions,
@@ -181,6 +194,9 @@ export function runCompletedStatus(
     observedGeneration: generation,
     lastSuccessfulConfigureWorkflowTime: time,
     conditions,
+    ...(isPromise
+      ? { ...promiseSummary(obj as Parameters<typeof promiseSummary>[0], true), lastAvailableTime: time }
+      : {}),
   };
 }
 

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Kube } from '../kube/client.js';
 import { resolveContainerEnv } from '../kube/env.js';
 import { serviceAccountKubeconfig } from '../kube/identity.js';
 import { readPipelineDirs } from './pipeline-files.js';
+import { spawner, SpawnError } from '../spawner/spawner.js';
 import type { PipelineExecutor, PipelineRunOutcome, PipelineRunRequest } from './types.js';
 
 /** One container of a pipeline run, resolved: command line and complete environment. */
@@ -74,7 +74,7 @@ export class LocalExecutor implements PipelineExecutor {
         name: c.name!,
         image: c.image!,
         argv: [...(c.command ?? []), ...(c.args ?? [])],
-        env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.baseEnv },
+        env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.traceEnv, ...req.baseEnv },
       })),
     );
     const kubeconfig = this.kube
@@ -142,27 +142,24 @@ export class LocalExecutor implements PipelineExecutor {
     req: PipelineRunRequest,
   ): Promise<number | null> {
     const args = sandboxArgs(dirs, c, { withMetadata: req.withMetadata, kubectl: this.opts.kubectl });
-    const fd = openSync(logFile, 'a');
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.opts.bwrap ?? 'bwrap', args, { stdio: ['ignore', fd, fd] });
-      closeSync(fd);
-      const kill = () => child.kill('SIGKILL');
-      req.signal.addEventListener('abort', kill, { once: true });
-      child.once('error', (err) => {
-        req.signal.removeEventListener('abort', kill);
-        reject(
-          (err as NodeJS.ErrnoException).code === 'ENOENT'
+    return spawner
+      .run({
+        file: this.opts.bwrap ?? 'bwrap',
+        args,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        outputFile: logFile,
+        signal: req.signal,
+      })
+      .then(
+        (r) => r.code ?? (r.signal ? 128 : null),
+        (err: unknown) => {
+          throw err instanceof SpawnError && err.code === 'ENOENT'
             ? new Error(
                 'bubblewrap (bwrap) is not installed: the local executor needs it (Debian: apt-get install bubblewrap)',
               )
-            : err,
-        );
-      });
-      child.once('exit', (code, signal) => {
-        req.signal.removeEventListener('abort', kill);
-        resolve(code ?? (signal ? 128 : null));
-      });
-    });
+            : err;
+        },
+      );
   }
 }
 

@@ -23,6 +23,11 @@ export interface PipelineRunRequest {
   identityKey?: string;
   /** KRATIX_* variables (DESIGN §3). Container env/envFrom come from the Pipeline. */
   baseEnv: Record<string, string>;
+  /**
+   * KRATIX_TRACE_PARENT (and KRATIX_TRACE_STATE) of the pipeline's span, for every container, as
+   * upstream Kratix passes them; empty when tracing is off.
+   */
+  traceEnv?: Record<string, string>;
   objectYaml: string;
   /** Whether /kratix/metadata is provided (configure only). */
   withMetadata: boolean;

@@ -1,8 +1,21 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { context, trace, type Context } from '@opentelemetry/api';
+import type { TreeChange, TreeReader } from '../core/destination-layout.js';
+import { spawner } from '../spawner/spawner.js';
+import { withSpan } from '../tracing.js';
 
 /** Credentials from a GitStateStore's Secret. Kept in memory and in git's environment only. */
 export interface GitCredentials {
@@ -28,6 +41,12 @@ export interface WriteRequest {
   dir: string;
   files: FileToWrite[];
   message: string;
+  /**
+   * Instead of replacing `dir` with `files`: what to change under `dir`, computed from the files
+   * there now. Called after the clone is synced and in queue order, so writers that share files
+   * (a Destination's aggregated file, its `.kratix` state files) see each other's changes.
+   */
+  apply?: (tree: TreeReader) => TreeChange;
 }
 
 /** A git failure with a message safe to show (credentials never appear in git's output here). */
@@ -48,6 +67,8 @@ interface Pending {
   req: WriteRequest;
   resolve: (r: { commit?: string }) => void;
   reject: (err: unknown) => void;
+  /** The writer's trace context: a batch's span is a child of the first and links the others. */
+  ctx: Context;
 }
 
 /** Most writes folded into one commit: bounds commit message size and the blast radius of a bad file. */
@@ -133,18 +154,17 @@ export class GitWriter {
         // Strict host key checking always (gitRepoFor insists on knownHosts); BatchMode: never prompt.
         env.GIT_SSH_COMMAND = `ssh -F /dev/null -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes`;
       }
-      return await new Promise((resolve, reject) => {
-        execFile(
-          'git',
-          args,
-          { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
-          (err, stdout, stderr) => {
-            if (!err) return resolve(stdout);
-            const { kind, detail } = classifyGitFailure(String(stderr || err.message));
-            reject(new GitError(`git ${args[0]} failed: ${detail}`, kind, String(stdout)));
-          },
-        );
-      });
+      let r;
+      try {
+        r = await spawner.run({ file: 'git', args, cwd, env, timeoutMs: 120_000 });
+      } catch (err) {
+        const { kind, detail } = classifyGitFailure((err as Error).message);
+        throw new GitError(`git ${args[0]} failed: ${detail}`, kind);
+      }
+      if (r.code === 0) return r.stdout;
+      const why = r.timedOut ? 'timed out after 120 s' : r.stderr || `exit code ${r.code ?? r.signal}`;
+      const { kind, detail } = classifyGitFailure(why);
+      throw new GitError(`git ${args[0]} failed: ${detail}`, kind, r.stdout);
     } finally {
       if (needsSecrets) rmSync(secretsDir, { recursive: true, force: true });
     }
@@ -244,7 +264,7 @@ export class GitWriter {
     if (!q) this.queues.set(key, (q = { pending: [], running: false }));
     const queue = q;
     return new Promise((resolve, reject) => {
-      queue.pending.push({ repo, req, resolve, reject });
+      queue.pending.push({ repo, req, resolve, reject, ctx: context.active() });
       if (!queue.running) void this.drain(key, queue);
     });
   }
@@ -256,10 +276,25 @@ export class GitWriter {
         const batch = q.pending.splice(0, MAX_BATCH);
         try {
           // The newest request carries the newest credentials (e.g. after a Secret was fixed).
-          const result = await this.writeBatch(
-            batch.at(-1)!.repo,
-            dir,
-            batch.map((b) => b.req),
+          const result = await withSpan(
+            'statestore write',
+            {
+              parent: batch[0]!.ctx,
+              links: batch
+                .slice(1)
+                .flatMap((b) => trace.getSpanContext(b.ctx) ?? [])
+                .map((sc) => ({ context: sc })),
+              attributes: { 'kratix.statestore.kind': 'git', 'kratix.statestore.writes': batch.length },
+            },
+            async (span) => {
+              const r = await this.writeBatch(
+                batch.at(-1)!.repo,
+                dir,
+                batch.map((b) => b.req),
+              );
+              span.setAttribute('kratix.statestore.commit', r.commit ?? '');
+              return r;
+            },
           );
           for (const b of batch) b.resolve(result);
         } catch (err) {
@@ -297,7 +332,16 @@ export class GitWriter {
       if (!optimistic) await this.syncOrReclone(repo, dir);
       for (const req of reqs) {
         const target = path.join(dir, req.dir);
+        // A change may work at the repository's root (a Destination with path "."); a replace may not.
+        if (req.apply && path.resolve(target) === path.resolve(dir)) {
+          applyChange(path.resolve(dir), req.apply(treeAt(path.resolve(dir))));
+          continue;
+        }
         if (!target.startsWith(dir + path.sep)) throw new GitError(`invalid path ${req.dir}`, 'other');
+        if (req.apply) {
+          applyChange(target, req.apply(treeAt(target)));
+          continue;
+        }
         rmSync(target, { recursive: true, force: true });
         for (const f of req.files) {
           const file = path.join(target, f.path);
@@ -312,14 +356,27 @@ export class GitWriter {
         reqs.length === 1
           ? reqs[0]!.message
           : `kratix-temporal: ${reqs.length} updates\n\n${reqs.map((r) => `- ${r.message}`).join('\n')}`;
-      if (!(await this.commitIfChanged(repo, dir, message))) {
+      const committed = await withSpan(
+        'git commit',
+        { attributes: { 'kratix.statestore.branch': repo.branch } },
+        async (span) => {
+          const changed = await this.commitIfChanged(repo, dir, message);
+          span.setAttribute('kratix.statestore.changed', changed);
+          return changed;
+        },
+      );
+      if (!committed) {
         // Unchanged here; unless the clone was not synced and the remote moved on, nothing to do.
         if (optimistic && !(await this.remoteIsAt(repo, dir))) continue;
         this.current.add(dir);
         return {};
       }
       const [pushed, head] = await Promise.allSettled([
-        this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]),
+        withSpan(
+          'git push',
+          { attributes: { 'kratix.statestore.branch': repo.branch, 'kratix.statestore.attempt': attempt } },
+          () => this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]),
+        ),
         this.git(repo, dir, ['rev-parse', 'HEAD']),
       ]);
       if (pushed.status === 'rejected') {
@@ -354,5 +411,38 @@ export class GitWriter {
     ]);
     const head = local.trim();
     return head !== '' && remote.split(/\s/)[0] === head;
+  }
+}
+
+/** Paths under `root` only: a change never reaches outside its Destination. */
+function inside(root: string, rel: string): string {
+  const p = path.join(root, rel);
+  if (!p.startsWith(root + path.sep) || path.relative(root, p).split(path.sep).includes('.git'))
+    throw new GitError(`invalid output file path ${rel}`, 'other');
+  return p;
+}
+
+function treeAt(root: string): TreeReader {
+  return {
+    read: (rel) => {
+      const p = inside(root, rel);
+      return existsSync(p) && statSync(p).isFile() ? readFileSync(p, 'utf8') : undefined;
+    },
+    list: (rel) => {
+      const p = inside(root, rel);
+      if (!existsSync(p) || !statSync(p).isDirectory()) return [];
+      return readdirSync(p, { withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => e.name);
+    },
+  };
+}
+
+function applyChange(root: string, change: TreeChange): void {
+  for (const rel of change.remove) rmSync(inside(root, rel), { recursive: true, force: true });
+  for (const f of change.write) {
+    const file = inside(root, f.path);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, f.content);
   }
 }

@@ -161,7 +161,7 @@ describe('run status as pure patches', () => {
         },
       },
     });
-    apply(pipelineSucceededStatus(o, { message: 'hi', app: { x: 1 } }, 'a', ['dest-1'], T));
+    apply(pipelineSucceededStatus(o, { message: 'hi', app: { x: 1 } }, 'a', { a: 'dest-1' }, T));
     expect(o.status).toMatchObject({
       message: 'hi',
       app: { x: 1 },
@@ -182,10 +182,13 @@ describe('run status as pure patches', () => {
           reason: 'PipelineExecutedSuccessfully',
           observedGeneration: 3,
         },
+        { type: 'WorksSucceeded', status: 'True', reason: 'WorksSucceeded' },
       ],
     });
     expect(runCompletedStatus(obj({ message: 'Pending' }), 1, true, T)).toMatchObject({
       message: 'Promise configured',
+      status: 'Available',
+      lastAvailableTime: T,
     });
   });
 
@@ -209,32 +212,50 @@ describe('output plan', () => {
     { name: 'a', labels: { env: 'dev' } },
     { name: 'prod', labels: { env: 'prod' } },
   ];
-  const plan = (over: Partial<Parameters<typeof planOutput>[0]>) =>
-    planOutput({
+  const file = { path: 'a.yaml' };
+  const plan = (over: Partial<Parameters<typeof planOutput<{ path: string }>>[0]>, labels = { env: 'dev' }) =>
+    planOutput<{ path: string }>({
       isPromise: false,
       pipeline: 'p',
-      promiseSelectors: [{ matchLabels: { env: 'dev' } }],
-      pipelineSelectors: undefined,
+      groups: [{ directory: '.', files: [file], labels }],
       destinations: dests,
-      previous: undefined,
-      fileCount: 1,
+      recorded: {},
       ...over,
     });
 
   it('sends a Resource to one matching Destination, sticky; a Promise to all', () => {
-    expect(plan({})).toEqual({ kind: 'write', destinations: ['a'] });
-    expect(plan({ previous: 'b' })).toEqual({ kind: 'write', destinations: ['b'] });
-    expect(plan({ isPromise: true })).toEqual({ kind: 'write', destinations: ['b', 'a'] });
-    expect(plan({ fileCount: 0 })).toEqual({ kind: 'skip' });
+    expect(plan({})).toEqual({
+      kind: 'write',
+      record: { p: 'a' },
+      filesFor: new Map([['a', [file]]]),
+      warnings: [],
+    });
+    expect(plan({ recorded: { p: 'b' } })).toMatchObject({ record: { p: 'b' } });
+    expect(plan({ isPromise: true })).toMatchObject({ record: { p: 'b,a' } });
   });
 
-  it('waits for a Destination for a Resource, only reports for a Promise', () => {
-    expect(plan({ promiseSelectors: [{ matchLabels: { env: 'qa' } }] })).toEqual({
-      kind: 'none',
-      wait: true,
+  it('removes output from a Destination it moved away from, and records per directory', () => {
+    const moved = plan({ recorded: { p: 'prod', 'p/old': 'a' } });
+    expect(moved).toMatchObject({ kind: 'write', record: { p: 'a', 'p/old': null } });
+    expect(moved.kind === 'write' && moved.filesFor.get('prod')).toEqual([]);
+    const dirs = plan({
+      groups: [
+        { directory: '.', files: [], labels: { env: 'dev' } },
+        { directory: 'prod', files: [file], labels: { env: 'prod' } },
+      ],
+    });
+    expect(dirs).toMatchObject({ record: { 'p/prod': 'prod' } });
+  });
+
+  it('waits for a Destination for a Resource, only warns for a Promise', () => {
+    expect(plan({}, { env: 'qa' })).toEqual({
+      kind: 'wait',
       message: 'Pipeline "p": no Destination matches env=qa; waiting for one',
     });
-    expect(plan({ isPromise: true, destinations: [] })).toMatchObject({ kind: 'none', wait: false });
+    expect(plan({ isPromise: true, destinations: [] })).toMatchObject({
+      kind: 'write',
+      warnings: ['Pipeline "p": no Destination matches; output not written'],
+    });
   });
 
   it('writes static dependencies as one file', () => {

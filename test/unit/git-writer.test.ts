@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GitWriter } from '../../src/statestore/git.js';
+import { aggregatedChange, outputKey } from '../../src/core/destination-layout.js';
 
 // Real git on local file:// repositories: fast enough for the unit project.
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
@@ -104,5 +105,39 @@ describe('GitWriter with other writers on the same branch', () => {
     await a.write(repo, { dir: 'x', files: [cm('same')], message: 'a1' });
     expect(await a.write(repo, { dir: 'x', files: [cm('same')], message: 'a2' })).toEqual({});
     expect(git(root, '--git-dir=remote.git', 'rev-list', '--count', 'main')).toBe('1');
+  });
+});
+
+describe('GitWriter changes computed from the tree (Destination layouts)', () => {
+  const bare = withBareRepo();
+
+  it('two writers sharing one aggregated file each see the other; nothing leaves its folder or touches .git', async () => {
+    const repo = bare.repo();
+    const a = new GitWriter(path.join(bare.root(), 'cache-a'));
+    const b = new GitWriter(path.join(bare.root(), 'cache-b'));
+    const key = (k: string) => outputKey({ type: 'resource', namespace: 'ns', promise: 'p', name: k }, 'x');
+    const write = (w: GitWriter, k: string, names: string[]) =>
+      w.write(repo, {
+        dir: 'dest',
+        files: [],
+        message: k,
+        apply: (tree) => aggregatedChange(tree, 'all.yaml', { key: key(k) }, names.map(cm)),
+      });
+    await write(a, 'one', ['a']);
+    await write(b, 'two', ['b']); // its clone is behind: the push is rejected, it syncs and recomputes
+    await write(a, 'one', ['c']);
+    const co = path.join(bare.root(), 'co');
+    execFileSync('git', ['clone', '-q', '--branch', 'main', repo.url, co]);
+    expect(
+      execFileSync('cat', [path.join(co, 'dest', 'all.yaml')], { encoding: 'utf8' }).match(/name: \w/g),
+    ).toEqual(['name: c', 'name: b']);
+    await expect(
+      a.write(repo, {
+        dir: 'dest',
+        files: [],
+        message: 'escape',
+        apply: () => ({ remove: [], write: [{ path: '../../.git/config', content: 'x' }] }),
+      }),
+    ).rejects.toThrow(/invalid output file path/);
   });
 });
