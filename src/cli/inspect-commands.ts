@@ -6,6 +6,7 @@ import { Kube } from '../kube/client.js';
 import {
   connectTemporalClient,
   resolveTemporalConnection,
+  temporalDataConverter,
   type TemporalConnectionFlags,
 } from '../temporal/connection.js';
 import { listRuns, pickRun, requestRetry, resolve, runLogs, type InspectContext } from './inspect.js';
@@ -27,7 +28,12 @@ async function withContext<T>(
   const temporal = resolveTemporalConnection(o);
   const connection = await connectTemporalClient(temporal);
   try {
-    const client = new Client({ connection, namespace: temporal.namespace });
+    // Encrypted payloads (--payload-key-dir) are read with the same keys as the workers'.
+    const client = new Client({
+      connection,
+      namespace: temporal.namespace,
+      dataConverter: temporalDataConverter(temporal),
+    });
     const ns = o.namespace ?? kube.kc.getContextObject(kube.kc.getCurrentContext())?.namespace ?? 'default';
     return await fn(
       { kube, client, temporalNamespace: temporal.namespace, webUi: o.webUi ?? process.env.TEMPORAL_WEB_UI },
