@@ -10,13 +10,12 @@ import {
 import { isPromiseRef, type KratixPromise, type KubeObject, type ObjectRef } from '../src/core/types.js';
 import type { CollectedResult, OutputFile } from '../src/executors/collect.js';
 import { recordEvent } from '../src/kube/events.js';
-import { GitError } from '../src/statestore/git.js';
+import { StateStoreAccessError } from '../src/statestore/writer.js';
 import {
   destinationInfo,
   destinationPath,
   listDestinations,
   StateStoreError,
-  storeForDestination,
   type DestinationObject,
 } from '../src/statestore/stores.js';
 import type { ObjectAccess } from './access.js';
@@ -53,14 +52,14 @@ async function writeTo(
   pipeline: string,
   files: OutputFile[],
 ) {
-  const { store, repo } = await storeForDestination(deps.kube, d);
+  const { store, writer } = await deps.stateStores.forDestination(d);
   try {
-    const { commit } = await deps.git.write(repo, {
+    const { version } = await writer.write({
       dir: outputDir(ref, store, d, pipeline),
       files,
       message: `${describeRef(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`,
     });
-    metrics.stateStoreWrites.inc({ outcome: commit ? 'committed' : 'unchanged' });
+    metrics.stateStoreWrites.inc({ outcome: version ? 'committed' : 'unchanged' });
   } catch (err) {
     metrics.stateStoreWrites.inc({ outcome: 'failed' });
     throw err;
@@ -129,7 +128,7 @@ export async function writeOutput(
     try {
       await writeTo(deps, d, ref, pipeline, result.files);
     } catch (err) {
-      if (err instanceof StateStoreError || err instanceof GitError) {
+      if (err instanceof StateStoreError || err instanceof StateStoreAccessError) {
         return fail(
           'FailedWriteToDestination',
           `Pipeline "${pipeline}": cannot write to Destination ${d.metadata.name}: ${err.message}`,
@@ -175,8 +174,8 @@ export async function removeOutput(
     const wrote =
       recorded.has(d.metadata.name) || (isPromiseRef(ref) && matches(destinationInfo(d), selectors));
     if (!wrote) continue;
-    const target = await storeForDestination(deps.kube, d);
-    const dir = outputDir(ref, target.store, d).replace(/\/$/, '');
-    await deps.git.write(target.repo, { dir, files: [], message: `${describeRef(ref)}: removed` });
+    const { store, writer } = await deps.stateStores.forDestination(d);
+    const dir = outputDir(ref, store, d).replace(/\/$/, '');
+    await writer.write({ dir, files: [], message: `${describeRef(ref)}: removed` });
   }
 }

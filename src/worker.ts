@@ -10,7 +10,7 @@ import { PIPELINE_HELPER_IMAGE } from './pipeline-helper/image.js';
 import type { PipelineExecutor } from './executors/types.js';
 import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
-import { GitWriter } from './statestore/git.js';
+import { StateStoreWriters } from './statestore/writers.js';
 import { connectTemporalWorker, type TemporalConnectionConfig } from './temporal/connection.js';
 import path from 'node:path';
 
@@ -82,6 +82,7 @@ export async function createWorker(
   }
   const connection = await connectTemporalWorker(opts.temporal);
   const kube = Kube.fromFile(opts.kubeconfig);
+  const stateStores = new StateStoreWriters(kube, path.join(opts.workDir, 'git-cache'));
   try {
     const worker = await Worker.create({
       connection,
@@ -98,13 +99,14 @@ export async function createWorker(
         kube,
         executor: makeExecutor(kube, opts),
         workDir: opts.workDir,
-        git: new GitWriter(path.join(opts.workDir, 'git-cache')),
+        stateStores,
         temporal: opts.temporal,
       }),
     });
     return {
       worker,
       close: async () => {
+        stateStores.close();
         kube.close();
         await connection.close();
       },
