@@ -3,3 +3,5 @@
 TEMPORAL_CLI_VERSION=v1.5.1
 KUBERNETES_VERSION=v1.33.13
 ETCD_VERSION=v3.6.16
+# The S3-compatible server of the BucketStateStore tests: gofakes3 behind scripts/s3-server/main.go.
+GOFAKES3_VERSION=v1.2.0

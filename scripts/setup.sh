@@ -2,7 +2,7 @@
 # Everything `npm test` and `npm run dev` need beyond `npm ci`, idempotent and quick when done:
 # OS packages (bubblewrap for the local pipeline executor, openssl, git) and the pinned
 # infrastructure binaries (built once from Go modules, then cached; see build-infra.sh).
-#   --test  what only the integration tests use (a real sshd serving git over ssh)
+#   --test  what only the integration tests use (a real sshd serving git over ssh, the S3 server)
 #   --node  a real one-node cluster (src/infra/node.ts, `dev --node`): containerd, runc, CNI
 #           plugins, iptables, a static busybox and gcc (the toolbox and pause images), and the
 #           kubelet, kube-controller-manager, kube-scheduler and kube-proxy binaries
@@ -58,3 +58,4 @@ if $node_deps; then
 else
   bash "$here/build-infra.sh"
 fi
+if $test_deps; then bash "$here/build-infra.sh" s3-server; fi
