@@ -52,6 +52,8 @@ export class StateStoreHealth {
     this.writers = new StateStoreWriters(kube, path.join(tmpdir(), 'kratix-health'));
   }
 
+  private stopped = false;
+
   async start(): Promise<void> {
     const { kube } = this;
     for (const kind of KINDS) {
@@ -77,10 +79,13 @@ export class StateStoreHealth {
       this.relistMs,
     );
     await Promise.all([...[...this.stores.values()].map((i) => i.start()), this.destinations.start()]);
+    // A stop() that came while the informers started (leadership lost at once) wins.
+    if (this.stopped) return void (await this.stop());
     this.timer = setInterval(() => void this.checkAll(), this.intervalMs);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await Promise.all([...[...this.stores.values()].map((i) => i.stop()), this.destinations?.stop()]);
     this.writers.close();
