@@ -160,13 +160,16 @@ export class StateStoreHealth {
     h: Health,
   ): Promise<void> {
     const prev = (obj.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready');
-    if (prev && prev.status === (h.ok ? 'True' : 'False') && prev.message === h.message) return;
+    const overall = kind === 'Destination' || obj.status?.status === (h.ok ? 'Ready' : 'NotReady');
+    if (prev && prev.status === (h.ok ? 'True' : 'False') && prev.message === h.message && overall) return;
     await this.kube.custom.patchClusterCustomObjectStatus(
       {
         ...coords(plural),
         name: obj.metadata.name,
         body: {
           status: {
+            // Upstream's overall field on state stores (Ready / NotReady).
+            ...(kind === 'Destination' ? {} : { status: h.ok ? 'Ready' : 'NotReady' }),
             message: h.message,
             conditions: readyCondition(
               h.ok,

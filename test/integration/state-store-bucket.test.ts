@@ -92,6 +92,7 @@ describe('BucketStateStore (a real S3-compatible server)', () => {
       const s = await getClusterObject('bucketstatestores', `bucket-${id}`);
       return condition(s, 'Ready')?.status === 'True' ? s : undefined;
     });
+    expect(store.status?.status).toBe('Ready');
     expect(condition(store, 'Ready')).toMatchObject({
       reason: 'BucketReachable',
       message: `Bucket ${bucket} reachable and writable`,
@@ -179,6 +180,7 @@ describe('BucketStateStore (a real S3-compatible server)', () => {
       return condition(s, 'Ready')?.status === 'False' ? s : undefined;
     });
     expect(condition(store, 'Ready')).toMatchObject({ reason: 'AuthenticationFailed' });
+    expect(store.status?.status).toBe('NotReady');
     expect(condition(store, 'Ready')!.message).toMatch(
       new RegExp(`^bucket ${bucket} at ${s3.endpoint}: list failed: SignatureDoesNotMatch \\(HTTP 403\\)`),
     );
