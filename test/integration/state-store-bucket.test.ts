@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.js';
@@ -17,6 +17,7 @@ import {
   waitUntil,
 } from '../support/promises.js';
 import { S3TestServer } from '../support/s3-server.js';
+import { testTemporalClient } from '../support/temporal.js';
 import {
   checkout,
   createBucketStateStore,
@@ -39,6 +40,23 @@ const selecting = (selector: string) => {
 };
 
 const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
+
+/** Every decoded payload of every workflow of a Promise, as text. */
+async function historiesOf(promise: string): Promise<string> {
+  const { client, close } = await testTemporalClient();
+  try {
+    let text = '';
+    for await (const wf of client.workflow.list({ query: `KratixPromise = "${promise}"` })) {
+      const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      text += JSON.stringify(history, (k, v: unknown) =>
+        k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+      );
+    }
+    return text;
+  } finally {
+    await close();
+  }
+}
 const PLATFORM = 'kratix-platform-system';
 
 describe('BucketStateStore (a real S3-compatible server)', () => {
@@ -255,6 +273,19 @@ describe('BucketStateStore (a real S3-compatible server)', () => {
       async () =>
         condition(await getClusterObject('bucketstatestores', `bucket-${id}`), 'Ready')?.status === 'True',
     );
+
+    // Neither key reached Temporal or the logs.
+    const histories = await historiesOf(badApi.promise);
+    expect(histories).toContain('runPipeline');
+    const dir = process.env.KRATIX_TEST_DIR!;
+    const logs = readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => readFileSync(path.join(dir, f), 'utf8'));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of [wrong, s3.secretAccessKey]) {
+      expect(histories).not.toContain(secret);
+      for (const log of logs) expect(log).not.toContain(secret);
+    }
   });
 
   it('names what is wrong with a store that cannot be used at all', async () => {
