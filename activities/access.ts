@@ -44,7 +44,8 @@ export function objectAccess(kube: Kube, ref: ObjectRef): ObjectAccess {
       },
       describe: `Promise ${ref.promise}`,
       read: async () => {
-        const p = await readPromise(kube, ref.promise);
+        // Its own workflow reads the Promise from the source: a cached copy could be an older incarnation.
+        const p = await readPromise(kube, ref.promise, { fresh: true });
         return p?.metadata.uid === ref.uid ? p : undefined;
       },
       patchStatus: (status) => patchPromiseStatus(kube, ref.promise, status),

@@ -3,7 +3,7 @@ import { pipelineIdentity } from '../src/core/pipeline-factory.js';
 import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
 import type { ObjectRef, WorkflowAction } from '../src/core/types.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
-import { applyPipelineIdentity } from '../src/kube/identity.js';
+import { applyPipelineIdentityOnce } from '../src/kube/identity.js';
 import { readPlatformConfig } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
@@ -29,7 +29,7 @@ export function identityActivities(deps: ActivityDeps) {
         `its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`,
       );
     try {
-      await applyPipelineIdentity(kube, id);
+      await applyPipelineIdentityOnce(kube, id, promise.metadata.uid);
     } catch (err) {
       // Invalid (422) or malformed (400): retrying cannot help, so fail the run and say why.
       const code = statusCode(err);

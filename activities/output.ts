@@ -95,12 +95,15 @@ export async function writeOutput(
   };
 
   const labels = combineSelectors(promise.spec?.destinationSelectors, result.destinationSelectors);
-  const destinations = await listDestinations(deps.kube);
-  const targets = isPromise
-    ? destinations.filter((d) => matches(destinationInfo(d), labels))
-    : [chooseDestination(destinations.map(destinationInfo), labels, previous)]
-        .filter((d) => d !== undefined)
-        .map((d) => destinations.find((x) => x.metadata.name === d.name)!);
+  const schedule = (destinations: DestinationObject[]) =>
+    isPromise
+      ? destinations.filter((d) => matches(destinationInfo(d), labels))
+      : [chooseDestination(destinations.map(destinationInfo), labels, previous)]
+          .filter((d) => d !== undefined)
+          .map((d) => destinations.find((x) => x.metadata.name === d.name)!);
+  let targets = schedule(await listDestinations(deps.kube));
+  // The watch cache may not have a just-created Destination yet: ask the API before saying none.
+  if (targets.length === 0) targets = schedule(await listDestinations(deps.kube, { fresh: true }));
   if (targets.length === 0 && isPromise) {
     // A Promise stays usable without Destinations; its output simply has nowhere to go yet.
     if (result.files.length > 0) {

@@ -49,11 +49,15 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   }) {
     const acc = objectAccess(kube, input.ref);
     pruneEarlierRuns(deps, input.runId);
-    const promise = await promiseOf(kube, input.ref);
+    let promise = await promiseOf(kube, input.ref);
     const intervalMs = await reconcileIntervalMs(kube, promise);
     const obj = await acc.read();
     if (!obj) return { gone: true, pipelines: [], intervalMs };
-    if (acc.type === 'resource' && findCondition(promise.status, 'Available')?.status !== 'True') {
+    const available = (p: typeof promise) => findCondition(p.status, 'Available')?.status === 'True';
+    // A cached copy a moment behind the API server must not hold a Resource back: check the source.
+    if (acc.type === 'resource' && !available(promise))
+      promise = await promiseOf(kube, input.ref, { fresh: true });
+    if (acc.type === 'resource' && !available(promise)) {
       const message = `Waiting for Promise ${promise.metadata.name} to be available`;
       if (obj.status?.message !== message) await acc.patchStatus({ message });
       throw new Error(message);
@@ -128,21 +132,28 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const obj = await acc.read();
     if (!obj) return { gone: true };
 
+    // Phase Running and the PipelineStarted Event are written while the containers start: both
+    // land before anything the run writes after them (awaited below), and cost no latency.
+    let announced: Promise<unknown> = Promise.resolve();
     if (ctx.info.attempt === 1) {
+      let running: Promise<void> = Promise.resolve();
       if (action === 'configure') {
         const kratix = withPhase(obj, name, 'Running');
-        await acc.patchStatus({ kratix });
+        running = acc.patchStatus({ kratix });
         // Only this run writes the object's status while it runs: keep the local copy current
         // instead of reading it again after the containers.
         obj.status = { ...(obj.status ?? {}), kratix };
       }
-      await recordEvent(
+      const started = recordEvent(
         kube,
         acc.event,
         'Normal',
         'PipelineStarted',
         `${action} pipeline "${name}" started (${input.index + 1}/${input.total})`,
       );
+      announced = Promise.all([running, started]);
+      // Settled here too, so a failure before the await below is never an unhandled rejection.
+      announced.catch(() => undefined);
     }
 
     const sa = pipelineIdentity(subject, pipeline).serviceAccount;
@@ -164,6 +175,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         pipeline,
         namespace: sa.namespace,
         serviceAccount: sa.name,
+        identityKey: promise.metadata.uid,
         baseEnv: pipelineEnv(subject, name),
         objectYaml: stringify(obj),
         withMetadata: action === 'configure',
@@ -181,6 +193,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         },
       });
     } catch (err) {
+      await announced.catch(() => undefined);
       if (timedOut())
         throw await failPipeline(
           kube,
@@ -195,6 +208,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     } finally {
       clearTimeout(timer);
     }
+    await announced;
     if (!outcome.ok) {
       const total = pipeline.spec.containers.length;
       const detail =

@@ -10,6 +10,7 @@ import { PIPELINE_HELPER_IMAGE } from './pipeline-helper/image.js';
 import type { PipelineExecutor } from './executors/types.js';
 import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
+import { ReadCache } from './kube/read-cache.js';
 import { StateStoreWriters } from './statestore/writers.js';
 import { connectTemporalWorker, type TemporalConnectionConfig } from './temporal/connection.js';
 import path from 'node:path';
@@ -82,6 +83,9 @@ export async function createWorker(
   }
   const connection = await connectTemporalWorker(opts.temporal);
   const kube = Kube.fromFile(opts.kubeconfig);
+  // Promises, Destinations and state stores from watches: every run reads them, few change.
+  kube.reads = new ReadCache(kube);
+  await kube.reads.start();
   const stateStores = new StateStoreWriters(kube, path.join(opts.workDir, 'git-cache'));
   try {
     const worker = await Worker.create({
@@ -107,11 +111,13 @@ export async function createWorker(
       worker,
       close: async () => {
         stateStores.close();
+        await kube.reads?.stop();
         kube.close();
         await connection.close();
       },
     };
   } catch (err) {
+    await kube.reads.stop();
     await connection.close();
     throw err;
   }

@@ -20,6 +20,7 @@ import { specHash } from './hash.js';
 import { ResilientInformer } from './watcher.js';
 import { WorkQueue } from './work-queue.js';
 import { metrics } from '../metrics.js';
+import { logger } from '../logger.js';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -76,8 +77,31 @@ export class Controller {
     return this.onResource(item.promise, item.target, item.obj);
   }
 
+  /**
+   * Resource lifecycles that were running when this controller started (from Temporal visibility).
+   * An object whose status shows its current generation completed, and whose workflow is among
+   * these, needs no signal: after a restart the controller re-lists every object, and telling each
+   * workflow what it already knows would cost a signal and a workflow task per object.
+   */
+  private runningAtStart = new Set<string>();
+
+  private async loadRunningLifecycles(): Promise<void> {
+    try {
+      const ids = new Set<string>();
+      for await (const wf of this.opts.client.workflow.list({
+        query: `WorkflowType = 'resourceLifecycle' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue}'`,
+      }))
+        ids.add(wf.workflowId);
+      this.runningAtStart = ids;
+    } catch (err) {
+      // Without the list every object is signalled, as on a first start: slower, still correct.
+      logger.warn({ err: String(err) }, 'could not list running lifecycles; signalling every object');
+    }
+  }
+
   async start(): Promise<void> {
     const { kube } = this.opts;
+    await this.loadRunningLifecycles();
     this.promises = new ResilientInformer<KratixPromise>(
       'promises',
       kube.kc,
@@ -257,17 +281,26 @@ export class Controller {
       if (manual) await signalManual();
       return;
     }
-    if (!obj.metadata.finalizers?.includes(DELETE_FINALIZER)) {
-      await patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER));
-    }
     const hash = specHash(obj.spec);
-    await this.once(uid, `changed/${generation}/${hash}`, () =>
-      this.opts.client.workflow.signalWithStart('resourceLifecycle', {
-        ...start,
-        signal: changedSignal,
-        signalArgs: [{ generation, specHash: hash }],
-      }),
-    );
+    const key = `changed/${generation}/${hash}`;
+    const completed =
+      (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation;
+    if (completed && this.runningAtStart.has(start.workflowId) && !this.lastSent.has(uid))
+      this.lastSent.set(uid, key);
+    // The finalizer and the signal are independent: together, a new object's run starts one API
+    // round trip sooner. (A delete that lands before the finalizer finds the object gone: fine.)
+    await Promise.all([
+      obj.metadata.finalizers?.includes(DELETE_FINALIZER)
+        ? undefined
+        : patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER)),
+      this.once(uid, key, () =>
+        this.opts.client.workflow.signalWithStart('resourceLifecycle', {
+          ...start,
+          signal: changedSignal,
+          signalArgs: [{ generation, specHash: hash }],
+        }),
+      ),
+    ]);
     if (manual) await signalManual();
   }
 }

@@ -8,7 +8,7 @@ import { readPipelineDirs } from './pipeline-files.js';
 import type { PipelineExecutor, PipelineRunOutcome, PipelineRunRequest } from './types.js';
 
 /** One container of a pipeline run, resolved: command line and complete environment. */
-interface ContainerRun {
+export interface ContainerRun {
   name: string;
   image: string;
   /** command + args; empty when the container relies on its image's entrypoint. */
@@ -79,6 +79,7 @@ export class LocalExecutor implements PipelineExecutor {
     const kubeconfig = await serviceAccountKubeconfig(this.kube, {
       name: req.serviceAccount,
       namespace: req.namespace,
+      cacheKey: req.identityKey,
     });
     try {
       return await this.runContainers(req, containers, kubeconfig);
@@ -137,44 +138,7 @@ export class LocalExecutor implements PipelineExecutor {
     logFile: string,
     req: PipelineRunRequest,
   ): Promise<number | null> {
-    const args = [
-      '--tmpfs',
-      '/',
-      ...HOST_DIRS.filter(existsSync).flatMap((d) => ['--ro-bind', d, d]),
-      '--proc',
-      '/proc',
-      '--dev',
-      '/dev',
-      '--tmpfs',
-      '/tmp',
-      '--bind',
-      dirs.input,
-      '/kratix/input',
-      '--bind',
-      dirs.output,
-      '/kratix/output',
-      ...(req.withMetadata ? ['--bind', dirs.metadata, '/kratix/metadata'] : []),
-      '--ro-bind',
-      dirs.kubeconfig,
-      '/run/kratix/kubeconfig',
-      ...(this.opts.kubectl ? ['--ro-bind', this.opts.kubectl, '/run/kratix/bin/kubectl'] : []),
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--unshare-uts',
-      '--die-with-parent',
-      '--new-session',
-      '--chdir',
-      '/kratix',
-      '--clearenv',
-      ...Object.entries({
-        PATH: SANDBOX_PATH,
-        HOME: '/tmp',
-        KUBECONFIG: '/run/kratix/kubeconfig',
-        ...c.env,
-      }).flatMap(([k, v]) => ['--setenv', k, v]),
-      '--',
-      ...c.argv,
-    ];
+    const args = sandboxArgs(dirs, c, { withMetadata: req.withMetadata, kubectl: this.opts.kubectl });
     const fd = openSync(logFile, 'a');
     return new Promise((resolve, reject) => {
       const child = spawn(this.opts.bwrap ?? 'bwrap', args, { stdio: ['ignore', fd, fd] });
@@ -199,7 +163,56 @@ export class LocalExecutor implements PipelineExecutor {
   }
 }
 
-interface RunDirs {
+/**
+ * bubblewrap arguments that run `c` with `/kratix/{input,output,metadata}` bound to the run's
+ * directories, the host read-only, private /tmp, PID/IPC/UTS namespaces and only `c.env` set.
+ */
+export function sandboxArgs(
+  dirs: RunDirs,
+  c: Pick<ContainerRun, 'argv' | 'env'>,
+  opts: { withMetadata: boolean; kubectl?: string },
+): string[] {
+  return [
+    '--tmpfs',
+    '/',
+    ...HOST_DIRS.filter(existsSync).flatMap((d) => ['--ro-bind', d, d]),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--bind',
+    dirs.input,
+    '/kratix/input',
+    '--bind',
+    dirs.output,
+    '/kratix/output',
+    ...(opts.withMetadata ? ['--bind', dirs.metadata, '/kratix/metadata'] : []),
+    '--ro-bind',
+    dirs.kubeconfig,
+    '/run/kratix/kubeconfig',
+    ...(opts.kubectl ? ['--ro-bind', opts.kubectl, '/run/kratix/bin/kubectl'] : []),
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--die-with-parent',
+    '--new-session',
+    '--chdir',
+    '/kratix',
+    '--clearenv',
+    ...Object.entries({
+      PATH: SANDBOX_PATH,
+      HOME: '/tmp',
+      KUBECONFIG: '/run/kratix/kubeconfig',
+      ...c.env,
+    }).flatMap(([k, v]) => ['--setenv', k, v]),
+    '--',
+    ...c.argv,
+  ];
+}
+
+export interface RunDirs {
   input: string;
   output: string;
   metadata: string;

@@ -55,6 +55,8 @@ export class GitError extends StateStoreAccessError {
   constructor(
     message: string,
     override readonly kind: GitErrorKind,
+    /** What the command printed on stdout (never credentials: they are not in git's output). */
+    readonly stdout = '',
   ) {
     super(message, kind);
   }
@@ -109,7 +111,12 @@ export class GitWriter {
 
   /** git with credentials supplied through GIT_ASKPASS / GIT_SSH_COMMAND, never the URL or argv. */
   private async git(repo: GitRepo, cwd: string | undefined, args: string[]): Promise<string> {
-    const secretsDir = mkdtempSync(path.join(tmpdir(), 'kratix-git-'));
+    const c = repo.credentials;
+    const needsSecrets =
+      c?.username !== undefined || c?.password !== undefined || c?.sshPrivateKey !== undefined;
+    // Credentials go to a private directory that lives only as long as the command; without any,
+    // an empty HOME shared by all commands keeps the user's git config out.
+    const secretsDir = needsSecrets ? mkdtempSync(path.join(tmpdir(), 'kratix-git-')) : this.emptyHome();
     try {
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -124,7 +131,6 @@ export class GitWriter {
         GIT_COMMITTER_NAME: (repo.author ?? DEFAULT_GIT_AUTHOR).name,
         GIT_COMMITTER_EMAIL: (repo.author ?? DEFAULT_GIT_AUTHOR).email,
       };
-      const c = repo.credentials;
       if (c?.username !== undefined || c?.password !== undefined) {
         const askpass = path.join(secretsDir, 'askpass.sh');
         writeFileSync(
@@ -154,13 +160,23 @@ export class GitWriter {
           (err, stdout, stderr) => {
             if (!err) return resolve(stdout);
             const { kind, detail } = classifyGitFailure(String(stderr || err.message));
-            reject(new GitError(`git ${args[0]} failed: ${detail}`, kind));
+            reject(new GitError(`git ${args[0]} failed: ${detail}`, kind, String(stdout)));
           },
         );
       });
     } finally {
-      rmSync(secretsDir, { recursive: true, force: true });
+      if (needsSecrets) rmSync(secretsDir, { recursive: true, force: true });
     }
+  }
+
+  private home?: string;
+
+  private emptyHome(): string {
+    if (!this.home) {
+      this.home = `${this.cacheDir}.home`;
+      mkdirSync(this.home, { recursive: true });
+    }
+    return this.home;
   }
 
   /** Checks that the repository answers with these credentials (git ls-remote). */
@@ -300,9 +316,30 @@ export class GitWriter {
     }
   }
 
+  /**
+   * Clones whose branch is the remote branch as of this process's last push to it. A write to one
+   * of them skips the fetch and reset (five git commands) and pushes straight away: if someone else
+   * pushed meanwhile the push is rejected, and the write syncs and tries again.
+   */
+  private readonly current = new Set<string>();
+
   private async writeBatch(repo: GitRepo, dir: string, reqs: WriteRequest[]): Promise<{ commit?: string }> {
+    try {
+      return await this.writeBatchAttempts(repo, dir, reqs);
+    } catch (err) {
+      this.current.delete(dir);
+      throw err;
+    }
+  }
+
+  private async writeBatchAttempts(
+    repo: GitRepo,
+    dir: string,
+    reqs: WriteRequest[],
+  ): Promise<{ commit?: string }> {
     for (let attempt = 1; ; attempt++) {
-      await this.syncOrReclone(repo, dir);
+      const optimistic = this.current.delete(dir);
+      if (!optimistic) await this.syncOrReclone(repo, dir);
       for (const req of reqs) {
         // Paths checked by the shared rules first, so git and buckets accept the same layouts.
         const target = path.join(dir, storeDir(req.dir));
@@ -314,21 +351,51 @@ export class GitWriter {
         }
       }
       await this.git(repo, dir, ['add', '-A', '--', '.']);
-      const status = await this.git(repo, dir, ['status', '--porcelain']);
-      if (!status.trim()) return {};
       const message =
         reqs.length === 1
           ? reqs[0]!.message
           : `kratix-temporal: ${reqs.length} updates\n\n${reqs.map((r) => `- ${r.message}`).join('\n')}`;
-      await this.git(repo, dir, ['commit', '-q', '-m', message]);
-      try {
-        await this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]);
-      } catch (err) {
+      if (!(await this.commitIfChanged(repo, dir, message))) {
+        // Unchanged here; unless the clone was not synced and the remote moved on, nothing to do.
+        if (optimistic && !(await this.remoteIsAt(repo, dir))) continue;
+        this.current.add(dir);
+        return {};
+      }
+      const [pushed, head] = await Promise.allSettled([
+        this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]),
+        this.git(repo, dir, ['rev-parse', 'HEAD']),
+      ]);
+      if (pushed.status === 'rejected') {
+        const err: unknown = pushed.reason;
         // Someone else pushed first: start again from their commit.
         if (err instanceof GitError && err.kind === 'rejected' && attempt < 20) continue;
         throw err;
       }
-      return { commit: (await this.git(repo, dir, ['rev-parse', 'HEAD'])).trim() };
+      if (head.status === 'rejected') throw head.reason;
+      this.current.add(dir);
+      return { commit: head.value.trim() };
     }
+  }
+
+  /** Commits the index; false when there was nothing to commit (one git command either way). */
+  private async commitIfChanged(repo: GitRepo, dir: string, message: string): Promise<boolean> {
+    try {
+      await this.git(repo, dir, ['commit', '-q', '-m', message]);
+      return true;
+    } catch (err) {
+      // `git commit` exits 1 and says so on stdout when the index matches HEAD.
+      if (err instanceof GitError && /nothing to commit|no changes added/.test(err.stdout)) return false;
+      throw err;
+    }
+  }
+
+  /** Whether the remote branch is still the commit the clone has. */
+  private async remoteIsAt(repo: GitRepo, dir: string): Promise<boolean> {
+    const [remote, local] = await Promise.all([
+      this.git(repo, dir, ['ls-remote', '--heads', 'origin', repo.branch]),
+      this.git(repo, dir, ['rev-parse', 'HEAD']).catch(() => ''),
+    ]);
+    const head = local.trim();
+    return head !== '' && remote.split(/\s/)[0] === head;
   }
 }

@@ -6,7 +6,7 @@ import type { BucketLocation } from './bucket.js';
 import { DEFAULT_GIT_AUTHOR, type GitCredentials, type GitRepo } from './git.js';
 
 export type StateStoreKind = 'GitStateStore' | 'BucketStateStore';
-export const STATE_STORE_PLURALS: Record<StateStoreKind, string> = {
+export const STATE_STORE_PLURALS: Record<StateStoreKind, 'gitstatestores' | 'bucketstatestores'> = {
   GitStateStore: 'gitstatestores',
   BucketStateStore: 'bucketstatestores',
 };
@@ -54,7 +54,10 @@ export class StateStoreError extends Error {
 
 const coords = (plural: string) => ({ group: KRATIX_GROUP, version: KRATIX_VERSION, plural });
 
-export async function listDestinations(kube: Kube): Promise<DestinationObject[]> {
+/** Every Destination: from the worker's watch cache when it has them (`fresh` skips it). */
+export async function listDestinations(kube: Kube, { fresh = false } = {}): Promise<DestinationObject[]> {
+  const cached = fresh ? undefined : kube.reads?.list<DestinationObject>('destinations');
+  if (cached && cached !== 'unknown') return cached;
   const list = (await kube.custom.listClusterCustomObject(coords('destinations'))) as {
     items: DestinationObject[];
   };
@@ -78,6 +81,8 @@ export async function readStateStore(
   kind: StateStoreKind,
   name: string,
 ): Promise<StateStoreObject | undefined> {
+  const cached = kube.reads?.get<StateStoreObject>(STATE_STORE_PLURALS[kind], name);
+  if (cached && cached !== 'unknown') return cached;
   try {
     return (await kube.custom.getClusterCustomObject({
       ...coords(STATE_STORE_PLURALS[kind]),
