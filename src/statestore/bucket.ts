@@ -182,8 +182,10 @@ export class BucketWriter {
       return (await out.Body?.transformToString('utf8')) ?? '';
     } catch (err) {
       const e = err as SdkError;
-      if ((e.Code ?? e.name) === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
-        if ((e.Code ?? e.name) !== 'NoSuchBucket') return undefined;
+      const code = e.Code ?? e.name;
+      // A missing key is an answer; a missing bucket is not.
+      if (code === 'NoSuchKey' || (e.$metadata?.httpStatusCode === 404 && code !== 'NoSuchBucket')) {
+        return undefined;
       }
       const { kind, detail } = classifyS3Failure(err);
       throw new StateStoreAccessError(

@@ -16,6 +16,7 @@ import {
   waitForPromiseAvailable,
   waitUntil,
 } from '../support/promises.js';
+import { BucketWriter } from '../../src/statestore/bucket.js';
 import { S3TestServer } from '../support/s3-server.js';
 import { testTemporalClient } from '../support/temporal.js';
 import {
@@ -285,6 +286,59 @@ describe('BucketStateStore (a real S3-compatible server)', () => {
     for (const secret of [wrong, s3.secretAccessKey]) {
       expect(histories).not.toContain(secret);
       for (const log of logs) expect(log).not.toContain(secret);
+    }
+  });
+
+  it('keeps the writer contract git keeps: replace a folder, read back, idempotent, remove, neighbours untouched', async () => {
+    const bucket = `contract-${uniqueApi('x').group.split('.')[0]!}`;
+    await s3.createBucket(bucket);
+    const writers = new BucketWriter();
+    const writer = writers.bind(
+      {
+        endpoint: s3.endpoint,
+        insecure: true,
+        bucketName: bucket,
+        credentials: {
+          accessKeyId: s3.accessKeyID,
+          secretAccessKey: s3.secretAccessKey,
+        },
+      },
+      'p',
+    );
+    try {
+      await writer.check();
+      await writer.write({ dir: 'p/a/bc', files: [{ path: 'n.yaml', content: 'n' }], message: 'neighbour' });
+      const first = await writer.write({
+        dir: 'p/a/b',
+        files: [
+          { path: 'x.yaml', content: 'x: 1' },
+          { path: 'sub dir/y+z.yaml', content: 'y' },
+        ],
+        message: 'first',
+      });
+      expect(first.version).toMatch(/^[0-9a-f]{64}$/);
+      expect(await writer.read('p/a/b/sub dir/y+z.yaml')).toBe('y');
+      const same = await writer.write({
+        dir: 'p/a/b/',
+        files: [
+          { path: 'x.yaml', content: 'x: 1' },
+          { path: 'sub dir/y+z.yaml', content: 'y' },
+        ],
+        message: 'same',
+      });
+      expect(same).toEqual({});
+      await writer.write({ dir: 'p/a/b', files: [{ path: 'x.yaml', content: 'x: 2' }], message: 'second' });
+      expect(await s3.keys(bucket)).toEqual(['p/a/b/x.yaml', 'p/a/bc/n.yaml']);
+      expect(await writer.read('p/a/b/x.yaml')).toBe('x: 2');
+      expect(await writer.write({ dir: 'p/a/b', files: [], message: 'removed' })).toHaveProperty('version');
+      expect(await writer.read('p/a/b/x.yaml')).toBeUndefined();
+      expect(await s3.keys(bucket)).toEqual(['p/a/bc/n.yaml']);
+      await expect(
+        writer.write({ dir: 'p/a/b', files: [{ path: '../../escape.yaml', content: 'e' }], message: 'bad' }),
+      ).rejects.toThrow(/invalid output file path/);
+      expect(await s3.keys(bucket)).toEqual(['p/a/bc/n.yaml']);
+    } finally {
+      writers.close();
     }
   });
 
