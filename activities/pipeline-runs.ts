@@ -286,6 +286,9 @@ export function pipelineRunActivities(deps: ActivityDeps) {
 
   /** The last pipeline succeeded: PipelineCompleted=True for this generation (a Promise becomes Available). */
   async function completeConfigureRun(input: { ref: ObjectRef; generation: number; runId: string }) {
+    // Its folder first: once the status says completed, nothing of the run is left on the worker
+    // (its container output is kept, bounded, for `kratix-temporal logs`).
+    removeRunDir(deps, input.runId);
     const acc = objectAccess(kube, input.ref);
     const obj = await acc.read();
     if (obj) {
@@ -302,7 +305,6 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       if (promise && !wasAvailable)
         await recordEvent(kube, acc.event, 'Normal', 'Available', RUN_EVENTS.promiseAvailable);
     }
-    removeRunDir(deps, input.runId);
   }
 
   return { startConfigureRun, runPipeline, completeConfigureRun };
