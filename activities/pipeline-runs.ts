@@ -99,6 +99,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         ...kratix,
         workflows: {
           ...workflows,
+          // A merge patch: null removes it (the run starts over).
+          ...(_resumed !== undefined ? { suspendedGeneration: null } : {}),
           pipelines: pipelines.map((p) => ({ name: p.metadata.name, phase: 'Pending' })),
         },
       },

@@ -1,7 +1,6 @@
 import {
   CancellationScope,
   condition,
-  isCancellation,
   patched,
   setCurrentDetails,
   setHandler,
@@ -98,7 +97,8 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
           ),
         );
       } catch (err) {
-        if (interrupted && isCancellation(err)) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+        // Cancelled for the manual label: the stopped attempt reports a cancellation or an error.
+        if (interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
         throw err;
       } finally {
         pipelineScope = undefined;
