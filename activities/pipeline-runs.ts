@@ -71,10 +71,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     if (input.reason === 'manual') await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
     const pipelines = pipelinesFor(promise, acc.type, 'configure');
     const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
-    const { suspendedGeneration: _resumed, ...workflows } = (kratix.workflows ?? {}) as Record<
-      string,
-      unknown
-    >;
+    const { suspendedGeneration, ...workflows } = (kratix.workflows ?? {}) as Record<string, unknown>;
     let conditions = conditionsWith(obj, {
       type: CONDITION.configure,
       status: 'False',
@@ -100,7 +97,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         workflows: {
           ...workflows,
           // A merge patch: null removes it (the run starts over).
-          ...(_resumed !== undefined ? { suspendedGeneration: null } : {}),
+          ...(suspendedGeneration !== undefined ? { suspendedGeneration: null } : {}),
           pipelines: pipelines.map((p) => ({ name: p.metadata.name, phase: 'Pending' })),
         },
       },
