@@ -4,7 +4,8 @@
 // content fails the pipeline with a clear message and an Event.
 import { MANUAL_RECONCILIATION_LABEL } from '../../src/core/constants.js';
 import type { Condition, KubeObject } from '../../src/core/types.js';
-import { createTestNamespace } from '../support/cluster.js';
+import { fileURLToPath } from 'node:url';
+import { createTestNamespace, kubectl } from '../support/cluster.js';
 import {
   applyPromise,
   condition,
@@ -157,5 +158,54 @@ fi`,
       ),
     );
     await rs.waitFor('fine', 'True');
+  });
+
+  it('examples/approval, driven with kubectl: suspended until annotated and labelled, then a retry, then provisioned', async () => {
+    const example = (f: string) => fileURLToPath(new URL(`../../examples/approval/${f}`, import.meta.url));
+    expect((await kubectl(['apply', '-f', example('promise.yaml')])).code).toBe(0);
+    expect(
+      (await kubectl(['wait', 'promise/database', '--for=condition=Available', '--timeout=60s'])).code,
+    ).toBe(0);
+    expect((await kubectl(['apply', '-f', example('resource.yaml')])).code).toBe(0);
+    const suspended = await kubectl([
+      'wait',
+      'database/orders',
+      '--for=jsonpath={.status.kratix.workflows.pipelines[0].phase}=Suspended',
+      '--timeout=120s',
+    ]);
+    expect(suspended.stdout).toContain('condition met');
+    const message = await kubectl([
+      'get',
+      'database',
+      'orders',
+      '-o',
+      'jsonpath={.status.kratix.workflows.pipelines[0].message}',
+    ]);
+    expect(message.stdout).toBe('waiting for approval (annotate example.kratix.io/approved=yes)');
+    expect((await kubectl(['annotate', 'database', 'orders', 'example.kratix.io/approved=yes'])).code).toBe(
+      0,
+    );
+    expect(
+      (await kubectl(['label', 'database', 'orders', 'kratix.io/manual-reconciliation=true'])).code,
+    ).toBe(0);
+    const done = await kubectl([
+      'wait',
+      'database/orders',
+      '--for=condition=PipelineCompleted',
+      '--timeout=120s',
+    ]);
+    expect(done.stdout).toContain('condition met');
+    expect((await kubectl(['get', 'databases'])).stdout).toMatch(/orders\s+Database provisioned/);
+    const events = await kubectl([
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=orders,reason=WorkflowSuspended',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(events.stdout).toContain('will re-run after 5s (attempt 1)');
+    expect((await kubectl(['delete', '-f', example('resource.yaml')])).code).toBe(0);
+    expect((await kubectl(['delete', '-f', example('promise.yaml')])).code).toBe(0);
   });
 });
