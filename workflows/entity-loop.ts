@@ -82,10 +82,8 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
     if (state.phase === 'configuring') cb.supersede().catch(() => undefined);
   });
   setHandler(reconcileSignal, ({ reason }) => {
-    // The controller tells every dependent when a required Promise changes: only one waiting for
-    // its requirements (or mid-run, when it may be about to) re-checks them.
-    if (reason === 'requirements' && state.blocked !== 'requirements' && state.phase !== 'configuring')
-      return;
+    // A required Promise changed: that does not resume a workflow a pipeline suspended.
+    if (reason === 'requirements' && state.blocked === 'suspended') return;
     // "manual" wins: it is what a blocked delete waits for.
     if (state.pendingReason === undefined || reason === 'manual') state.pendingReason = reason;
     // As upstream, the manual label interrupts a run in flight: it restarts from the first pipeline.

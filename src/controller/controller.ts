@@ -10,7 +10,7 @@ import {
   RECONCILE_RESOURCES_LABEL,
   TASK_QUEUE,
 } from '../core/constants.js';
-import { promiseVersion, requiredPromisesOf } from '../core/requirements.js';
+import { evaluateRequirements, requiredPromisesOf, type RequirementStatus } from '../core/requirements.js';
 import { findCondition } from '../core/status.js';
 import { apiTarget } from '../core/crd.js';
 import { promiseWorkflowId, resourceWorkflowId } from '../core/names.js';
@@ -114,7 +114,7 @@ export class Controller {
   /** The Promise is gone (its CRD too): stop watching its kind. */
   private async onPromiseGone(p: KratixPromise): Promise<void> {
     this.forget(p);
-    await this.tellDependents(p.metadata.name, 'gone');
+    await this.tellDependents(p.metadata.name);
     const watcher = this.resourceWatchers.get(p.metadata.name);
     this.resourceWatchers.delete(p.metadata.name);
     await watcher?.informer.stop();
@@ -199,31 +199,44 @@ export class Controller {
           .signal(reconcileSignal, { reason: 'reconcile-resources' }),
       );
     else this.lastSent.delete(`${uid}/reconcile-resources`);
-    const available = findCondition(p.status, 'Available')?.status ?? 'Unknown';
-    await this.tellDependents(name, `${uid}/${available}/${promiseVersion(p) ?? ''}`);
+    await this.syncRequirements(p);
+    await this.tellDependents(name);
     await this.ensureResourceWatcher(p);
   }
 
+  /** Promises whose spec.requiredPromises names `name` look at their requirements again. */
+  private async tellDependents(name: string): Promise<void> {
+    for (const d of this.promises?.list() ?? [])
+      if (requiredPromisesOf(d).some((r) => r.name === name)) await this.syncRequirements(d);
+  }
+
   /**
-   * Promises whose spec.requiredPromises names `name` learn that it changed (appeared, became
-   * Available, changed version, went): a lifecycle waiting for its requirements checks again.
+   * Level-triggered: when what the watched Promises say about `d`'s requirements differs from what
+   * `d` recorded (status.requiredPromises), its lifecycle checks them again, whether it waits for
+   * them or one it relied on went away. Once per distinct answer, so a restart costs no runs.
    */
-  private async tellDependents(name: string, what: string): Promise<void> {
-    for (const d of this.promises?.list() ?? []) {
-      const uid = d.metadata.uid;
-      if (!uid || d.metadata.deletionTimestamp || !requiredPromisesOf(d).some((r) => r.name === name))
-        continue;
-      await this.once(`${uid}/requires/${name}`, what, async () => {
-        try {
-          await this.opts.client.workflow
-            .getHandle(promiseWorkflowId(d.metadata.name, uid))
-            .signal(reconcileSignal, { reason: 'requirements' });
-        } catch (err) {
-          // Not started yet: its first run checks the requirements anyway.
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        }
-      });
-    }
+  private async syncRequirements(d: KratixPromise): Promise<void> {
+    const uid = d.metadata.uid;
+    const required = requiredPromisesOf(d);
+    // Before its first check the lifecycle's own run looks at them anyway.
+    if (!uid || d.metadata.deletionTimestamp || !findCondition(d.status, 'RequirementsFulfilled')) return;
+    const known = new Map((this.promises?.list() ?? []).map((p) => [p.metadata.name, p]));
+    const now = evaluateRequirements(required, (n) => known.get(n)).requiredPromises;
+    const recorded = (d.status?.requiredPromises ?? []) as RequirementStatus[];
+    const differs = now.some(
+      (r) => recorded.find((x) => x.name === r.name && x.version === r.version)?.state !== r.state,
+    );
+    if (!differs) return;
+    await this.once(`${uid}/requirements`, JSON.stringify(now), async () => {
+      try {
+        await this.opts.client.workflow
+          .getHandle(promiseWorkflowId(d.metadata.name, uid))
+          .signal(reconcileSignal, { reason: 'requirements' });
+      } catch (err) {
+        // Not started yet: its first run checks the requirements anyway.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    });
   }
 
   /**

@@ -107,6 +107,17 @@ describe('requiredPromises', () => {
     const site = await rs.waitFor('site', 'True');
     expect(site.status?.ready).toBe(true);
     expect((await promiseEvents(app.promise)).some((e) => e.reason === 'RequirementsFulfilled')).toBe(true);
+
+    // A requirement lost later (the required Promise moves to another version): the Promise says so.
+    await patchPromise(db.promise, { metadata: { labels: { 'kratix.io/promise-version': 'v2.0.0' } } });
+    const lost = await waitUntil('requirement lost', async () => {
+      const p = await getPromise(app.promise);
+      return condition(p, 'RequirementsFulfilled')?.status === 'False' ? p : undefined;
+    });
+    expect(condition(lost, 'Available')).toMatchObject({
+      status: 'False',
+      message: `Requirements not fulfilled: Promise "${db.promise}" at version v1.0.0 is not installed (installed at version v2.0.0)`,
+    });
   });
 
   it('a Promise whose required Promise is not Available waits, naming it; other Promises keep working', async () => {

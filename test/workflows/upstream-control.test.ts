@@ -200,10 +200,15 @@ describe('workflow-control.yaml, labels and requirements (real workflows, fake a
       const done = await stateWhere(h, 'configured', (x) => x.lastRuns.length === 2 && x.phase === 'idle');
       expect(runs(done)).toEqual(['1:created:blocked', '2:requirements:succeeded']);
       expect(fakes.of('runPipeline').length).toBeGreaterThan(0);
-      // Once met, the same word from the controller re-runs nothing.
+      // A required Promise that goes away later: the controller's word makes it check again.
+      unmet = 'Requirements not fulfilled: Promise "db" is not installed';
       await h.signal(reconcileSignal, { reason: 'requirements' });
-      await new Promise((r) => setTimeout(r, 500));
-      expect((await h.query<LifecycleState>('state')).lastRuns).toHaveLength(2);
+      const again = await stateWhere(
+        h,
+        'waiting again',
+        (x) => x.lastRuns.length === 3 && x.phase === 'waiting-requirements',
+      );
+      expect(runs(again)[2]).toBe('3:requirements:blocked');
       await h.terminate();
     });
   });
