@@ -7,6 +7,7 @@ import {
   type WorkflowAction,
   type WorkflowType,
 } from '../src/core/types.js';
+import { withUpstreamStatus } from '../src/core/upstream-status.js';
 import type { Kube } from '../src/kube/client.js';
 import type { EventTarget } from '../src/kube/events.js';
 import {
@@ -27,6 +28,7 @@ export interface ObjectAccess {
   /** "Redis team-a/cache" or "Promise redis", for messages. */
   describe: string;
   read(): Promise<KubeObject | undefined>;
+  /** Merge-patches the status; upstream's conditions and counters are derived from ours on the way. */
   patchStatus(status: Record<string, unknown>): Promise<void>;
   patchMetadata(change: MetaChange): Promise<boolean>;
   subject(action: WorkflowAction): PipelineSubject;
@@ -44,10 +46,12 @@ export function objectAccess(kube: Kube, ref: ObjectRef): ObjectAccess {
       },
       describe: `Promise ${ref.promise}`,
       read: async () => {
-        const p = await readPromise(kube, ref.promise);
+        // Its own workflow reads the Promise from the source: a cached copy could be an older incarnation.
+        const p = await readPromise(kube, ref.promise, { fresh: true });
         return p?.metadata.uid === ref.uid ? p : undefined;
       },
-      patchStatus: (status) => patchPromiseStatus(kube, ref.promise, status),
+      patchStatus: (status) =>
+        patchPromiseStatus(kube, ref.promise, withUpstreamStatus(status, new Date().toISOString())),
       patchMetadata: (change) => patchPromiseMetadata(kube, ref.promise, ref.uid, change),
       subject: (action) => ({
         promise: ref.promise,
@@ -72,7 +76,8 @@ export function objectAccess(kube: Kube, ref: ObjectRef): ObjectAccess {
     },
     describe: `${ref.kind} ${ref.namespace}/${ref.name}`,
     read: () => readResource(kube, ref),
-    patchStatus: (status) => patchResourceStatus(kube, ref, status),
+    patchStatus: (status) =>
+      patchResourceStatus(kube, ref, withUpstreamStatus(status, new Date().toISOString())),
     patchMetadata: (change) => patchResourceMetadata(kube, ref, change),
     subject: (action) => ({
       promise: ref.promise,

@@ -1,9 +1,9 @@
 // A pipeline's identity: its ServiceAccount and RBAC, checked against the platform's policy.
-import { pipelineIdentity } from '../src/core/pipeline-factory.js';
+import { pipelineIdentity, withPipelineNamespace } from '../src/core/pipeline-factory.js';
 import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
 import type { ObjectRef, WorkflowAction } from '../src/core/types.js';
-import { describeApiError, statusCode } from '../src/kube/client.js';
-import { applyPipelineIdentity } from '../src/kube/identity.js';
+import { describeApiError, isNotFound, statusCode, type Kube } from '../src/kube/client.js';
+import { applyPipelineIdentityOnce } from '../src/kube/identity.js';
 import { readPlatformConfig } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
@@ -17,7 +17,7 @@ export function identityActivities(deps: ActivityDeps) {
     const acc = objectAccess(kube, input.ref);
     const promise = await promiseOf(kube, input.ref);
     const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
-    const id = pipelineIdentity(acc.subject(input.action), pipeline);
+    const id = pipelineIdentity(withPipelineNamespace(acc.subject(input.action), promise), pipeline);
     // The policy may have tightened since the Promise was installed.
     const denials = pipelinePermissionDenials(pipeline, (await readPlatformConfig(kube)).pipelinePermissions);
     if (denials.length)
@@ -28,8 +28,18 @@ export function identityActivities(deps: ActivityDeps) {
         input.pipeline,
         `its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`,
       );
+    // As upstream, a Promise's pipelineNamespace must exist: say so instead of retrying forever.
+    const wanted = promise.spec?.workflows?.config?.pipelineNamespace;
+    if (wanted && !(await namespaceExists(kube, wanted)))
+      throw await failPipeline(
+        kube,
+        acc,
+        input.action,
+        input.pipeline,
+        `spec.workflows.config.pipelineNamespace "${wanted}" is not an existing namespace (create it, or remove the field)`,
+      );
     try {
-      await applyPipelineIdentity(kube, id);
+      await applyPipelineIdentityOnce(kube, id, promise.metadata.uid);
     } catch (err) {
       // Invalid (422) or malformed (400): retrying cannot help, so fail the run and say why.
       const code = statusCode(err);
@@ -47,4 +57,14 @@ export function identityActivities(deps: ActivityDeps) {
   }
 
   return { ensurePipelineIdentity };
+}
+
+async function namespaceExists(kube: Kube, name: string): Promise<boolean> {
+  try {
+    await kube.core.readNamespace({ name });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }

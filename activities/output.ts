@@ -8,9 +8,17 @@ import {
   resourceOutputDir,
 } from '../src/core/destinations.js';
 import { isPromiseRef, type KratixPromise, type KubeObject, type ObjectRef } from '../src/core/types.js';
-import type { CollectedResult, OutputFile } from '../src/executors/collect.js';
+import { PipelineOutputError, type CollectedResult, type OutputFile } from '../src/executors/collect.js';
+import {
+  aggregatedChange,
+  destinationLayout,
+  destinationRoot,
+  flatChange,
+  outputKey,
+} from '../src/core/destination-layout.js';
+import { outputGroups, SelectorFileError } from '../src/core/output-groups.js';
 import { recordEvent } from '../src/kube/events.js';
-import { GitError } from '../src/statestore/git.js';
+import { GitError, type WriteRequest } from '../src/statestore/git.js';
 import {
   destinationInfo,
   destinationPath,
@@ -22,6 +30,16 @@ import {
 import type { ObjectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { metrics } from '../src/metrics.js';
+import { findCondition } from '../src/core/status.js';
+import type { Condition } from '../src/core/types.js';
+import { WORKS_SUCCEEDED } from '../src/core/upstream-status.js';
+import { conditionsWith } from './run-status.js';
+
+function worksCondition(reason: string, message: string): Condition {
+  return reason === 'NoMatchingDestination'
+    ? { type: WORKS_SUCCEEDED, status: 'Unknown', reason: 'WorksPending', message }
+    : { type: WORKS_SUCCEEDED, status: 'False', reason: 'WorksFailing', message };
+}
 
 /** The Destination(s) each pipeline's output went to, as recorded in status (sticky). */
 export function recordedDestinations(obj: KubeObject): Record<string, string> {
@@ -46,6 +64,34 @@ function outputDir(
   });
 }
 
+/**
+ * The write that puts `files` in Destination `d` as `ref`'s output of `pipeline` (all of `ref`'s
+ * output when `pipeline` is undefined; `files` empty removes it), laid out by `spec.filepath`.
+ */
+function writeRequest(
+  ref: ObjectRef,
+  store: { spec?: { path?: string } },
+  d: DestinationObject,
+  pipeline: string | undefined,
+  files: OutputFile[],
+): Omit<WriteRequest, 'message'> {
+  const layout = destinationLayout(d.spec as Record<string, unknown> | undefined);
+  if (layout.mode === 'nestedByMetadata')
+    return { dir: outputDir(ref, store, d, pipeline).replace(/\/$/, ''), files };
+  const owner = isPromiseRef(ref)
+    ? { type: 'promise' as const, promise: ref.promise }
+    : { type: 'resource' as const, namespace: ref.namespace, promise: ref.promise, name: ref.name };
+  const select = pipeline === undefined ? { prefix: outputKey(owner) } : { key: outputKey(owner, pipeline) };
+  return {
+    dir: destinationRoot(store.spec?.path, destinationPath(d)),
+    files: [],
+    apply: (tree) =>
+      layout.mode === 'none'
+        ? flatChange(tree, select, files)
+        : aggregatedChange(tree, layout.filename, select, files),
+  };
+}
+
 async function writeTo(
   deps: ActivityDeps,
   d: DestinationObject,
@@ -56,9 +102,10 @@ async function writeTo(
   const { store, repo } = await storeForDestination(deps.kube, d);
   try {
     const { commit } = await deps.git.write(repo, {
-      dir: outputDir(ref, store, d, pipeline),
-      files,
-      message: `${describeRef(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`,
+      ...writeRequest(ref, store, d, pipeline, files),
+      message: files.length
+        ? `${describeRef(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`
+        : `${describeRef(ref)}: pipeline ${pipeline} output moved away`,
     });
     metrics.stateStoreWrites.inc({ outcome: commit ? 'committed' : 'unchanged' });
   } catch (err) {
@@ -67,11 +114,23 @@ async function writeTo(
   }
 }
 
+/** The recorded Destinations of one pipeline: its default group (`<pipeline>`) and directories (`<pipeline>/<dir>`). */
+function recordedFor(obj: KubeObject, pipeline: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(recordedDestinations(obj)).filter(
+      ([k, v]) => (k === pipeline || k.startsWith(`${pipeline}/`)) && v !== null,
+    ),
+  );
+}
+
 /**
- * Schedules a pipeline's output and writes it, replacing the pipeline's previous files. A Resource's
- * output goes to one matching Destination (sticky); a Promise's output and its static
- * `spec.dependencies` go to every matching Destination. Scheduling and store problems are shown on
- * the object and thrown as retryable errors, so the activity retries until they are resolved.
+ * Schedules a pipeline's output and writes it, replacing the pipeline's previous files. The output
+ * is split into upstream's groups (destination-selectors.yaml entries with a `directory`); a
+ * Resource's group goes to one matching Destination (sticky), a Promise's to every matching one,
+ * and a Destination that held the pipeline's output before and no longer does has it removed.
+ * Scheduling and store problems are shown on the object and thrown as retryable errors, so the
+ * activity retries until they are resolved. Returns what to record in `status.kratix.destinations`
+ * (null: a group key no longer used).
  */
 export async function writeOutput(
   deps: ActivityDeps,
@@ -83,62 +142,94 @@ export async function writeOutput(
     obj: KubeObject;
     acc: ObjectAccess;
   },
-): Promise<string[]> {
+): Promise<Record<string, string | null>> {
   const { ref, pipeline, result, obj, acc, promise } = args;
-  const previous = recordedDestinations(obj)[pipeline];
+  const recorded = recordedFor(obj, pipeline);
+  const previous = new Set(
+    Object.values(recorded)
+      .flatMap((v) => String(v).split(','))
+      .filter(Boolean),
+  );
   const isPromise = isPromiseRef(ref);
   // Nothing to write and nothing written before: leave the stores alone.
-  if (result.files.length === 0 && !previous) return [];
+  if (result.files.length === 0 && previous.size === 0) return {};
   const fail = async (reason: string, message: string): Promise<never> => {
-    if (obj.status?.message !== message) await acc.patchStatus({ message });
+    // Upstream's WorksSucceeded: Unknown while nothing can take the output, False when a write fails.
+    const works = worksCondition(reason, message);
+    const prev = findCondition(obj.status, WORKS_SUCCEEDED);
+    if (obj.status?.message !== message || prev?.status !== works.status || prev.message !== message)
+      await acc.patchStatus({ message, conditions: conditionsWith(obj, works) });
     await recordEvent(deps.kube, acc.event, 'Warning', reason, message);
     throw new Error(message);
   };
 
-  const labels = combineSelectors(promise.spec?.destinationSelectors, result.destinationSelectors);
-  const destinations = await listDestinations(deps.kube);
-  const targets = isPromise
-    ? destinations.filter((d) => matches(destinationInfo(d), labels))
-    : [chooseDestination(destinations.map(destinationInfo), labels, previous)]
-        .filter((d) => d !== undefined)
-        .map((d) => destinations.find((x) => x.metadata.name === d.name)!);
-  if (targets.length === 0 && isPromise) {
-    // A Promise stays usable without Destinations; its output simply has nowhere to go yet.
-    if (result.files.length > 0) {
-      await recordEvent(
-        deps.kube,
-        acc.event,
-        'Warning',
+  let groups;
+  try {
+    groups = outputGroups(result.files, promise.spec?.destinationSelectors, result.destinationSelectors);
+  } catch (err) {
+    if (err instanceof SelectorFileError) throw new PipelineOutputError(err.message);
+    throw err;
+  }
+  const keyOf = (g: { directory: string }) => (g.directory === '.' ? pipeline : `${pipeline}/${g.directory}`);
+  const targetsOf = (infos: ReturnType<typeof destinationInfo>[], g: (typeof groups)[number]) =>
+    isPromise
+      ? infos.filter((d) => matches(d, g.labels)).map((d) => d.name)
+      : [chooseDestination(infos, g.labels, recorded[keyOf(g)])?.name].filter((n): n is string => !!n);
+  let destinations = await listDestinations(deps.kube);
+  // The watch cache may not have a just-created Destination yet: ask the API before saying none.
+  if (groups.some((g) => g.files.length && !targetsOf(destinations.map(destinationInfo), g).length))
+    destinations = await listDestinations(deps.kube, { fresh: true });
+  const infos = destinations.map(destinationInfo);
+  const byName = new Map(destinations.map((d) => [d.metadata.name, d]));
+  const record: Record<string, string | null> = Object.fromEntries(
+    Object.keys(recorded).map((k) => [k, null]),
+  );
+  const filesFor = new Map<string, OutputFile[]>();
+  for (const g of groups) {
+    const key = keyOf(g);
+    const where = g.directory === '.' ? '' : ` (directory ${g.directory})`;
+    const targets = targetsOf(infos, g);
+    if (targets.length === 0) {
+      if (g.files.length === 0) continue;
+      if (isPromise) {
+        // A Promise stays usable without Destinations; its output simply has nowhere to go yet.
+        await recordEvent(
+          deps.kube,
+          acc.event,
+          'Warning',
+          'NoMatchingDestination',
+          `Pipeline "${pipeline}"${where}: no Destination matches; output not written`,
+        );
+        continue;
+      }
+      const wanted =
+        Object.entries(g.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '(any)';
+      return fail(
         'NoMatchingDestination',
-        `Pipeline "${pipeline}": no Destination matches; output not written`,
+        `Pipeline "${pipeline}"${where}: no Destination matches ${wanted}; waiting for one`,
       );
     }
-    return [];
+    record[key] = targets.join(',');
+    for (const t of targets) filesFor.set(t, [...(filesFor.get(t) ?? []), ...g.files]);
   }
-  if (targets.length === 0) {
-    const wanted =
-      Object.entries(labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',') || '(any)';
-    return fail(
-      'NoMatchingDestination',
-      `Pipeline "${pipeline}": no Destination matches ${wanted}; waiting for one`,
-    );
-  }
-  for (const d of targets) {
+  // Output that moved to another Destination leaves the one it was in.
+  for (const old of previous) if (!filesFor.has(old) && byName.has(old)) filesFor.set(old, []);
+  for (const [name, files] of filesFor) {
     try {
-      await writeTo(deps, d, ref, pipeline, result.files);
+      await writeTo(deps, byName.get(name)!, ref, pipeline, files);
     } catch (err) {
       if (err instanceof StateStoreError || err instanceof GitError) {
         return fail(
           'FailedWriteToDestination',
-          `Pipeline "${pipeline}": cannot write to Destination ${d.metadata.name}: ${err.message}`,
+          `Pipeline "${pipeline}": cannot write to Destination ${name}: ${err.message}`,
         );
       }
       throw err;
     }
   }
-  return targets.map((d) => d.metadata.name);
+  return record;
 }
 
 /** Writes a Promise's static `spec.dependencies` to every Destination matching its selectors. */
@@ -152,7 +243,17 @@ export async function writeStaticDependencies(
   const files = dependencies.length
     ? [{ path: 'dependencies.yaml', content: dependencies.map((d) => stringify(d)).join('---\n') }]
     : [];
-  return writeOutput(deps, { ref, promise, pipeline: 'static', result: { files }, obj: promise, acc });
+  const record = await writeOutput(deps, {
+    ref,
+    promise,
+    pipeline: 'static',
+    result: { files },
+    obj: promise,
+    acc,
+  });
+  // Recorded like a pipeline's, so dependencies that move to another Destination leave the old one.
+  if (Object.keys(record).length) await acc.patchStatus({ kratix: { destinations: record } });
+  return Object.values(record).filter((v): v is string => !!v);
 }
 
 /**
@@ -176,7 +277,9 @@ export async function removeOutput(
       recorded.has(d.metadata.name) || (isPromiseRef(ref) && matches(destinationInfo(d), selectors));
     if (!wrote) continue;
     const target = await storeForDestination(deps.kube, d);
-    const dir = outputDir(ref, target.store, d).replace(/\/$/, '');
-    await deps.git.write(target.repo, { dir, files: [], message: `${describeRef(ref)}: removed` });
+    await deps.git.write(target.repo, {
+      ...writeRequest(ref, target.store, d, undefined, []),
+      message: `${describeRef(ref)}: removed`,
+    });
   }
 }

@@ -5,10 +5,16 @@ import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import { stringify } from 'yaml';
 import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
-import { pipelineEnv, pipelineIdentity, pipelinesFor } from '../src/core/pipeline-factory.js';
+import {
+  pipelineEnv,
+  pipelineIdentity,
+  pipelinesFor,
+  withPipelineNamespace,
+} from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
 import { findCondition, mergeStatus, setCondition } from '../src/core/status.js';
+import { promiseSummary, WORKS_SUCCEEDED } from '../src/core/upstream-status.js';
 import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
 import { parseWorkflowControl, WORKFLOW_CONTROL_FILE } from '../src/core/workflow-control.js';
@@ -26,6 +32,7 @@ import type { ActivityDeps } from './deps.js';
 import { recordedDestinations, writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
 import { metrics } from '../src/metrics.js';
+import { pipelineTraceEnv, withSpan } from '../src/tracing.js';
 
 export interface RunPipelineInput {
   ref: ObjectRef;
@@ -55,13 +62,17 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   }) {
     const acc = objectAccess(kube, input.ref);
     pruneEarlierRuns(deps, input.runId);
-    const promise = await promiseOf(kube, input.ref);
+    let promise = await promiseOf(kube, input.ref);
     const intervalMs = await reconcileIntervalMs(kube, promise);
     const obj = await acc.read();
     if (!obj) return { gone: true, pipelines: [], intervalMs };
-    const available = findCondition(promise.status, 'Available');
-    if (acc.type === 'resource' && available?.status !== 'True') {
+    const isAvailable = (p: typeof promise) => findCondition(p.status, 'Available')?.status === 'True';
+    // A cached copy a moment behind the API server must not hold a Resource back: check the source.
+    if (acc.type === 'resource' && !isAvailable(promise))
+      promise = await promiseOf(kube, input.ref, { fresh: true });
+    if (acc.type === 'resource' && !isAvailable(promise)) {
       // Say why when the Promise knows (e.g. its required Promises are missing).
+      const available = findCondition(promise.status, 'Available');
       const message =
         `Waiting for Promise ${promise.metadata.name} to be available` +
         (available?.reason === REQUIREMENTS_REASON ? `: ${available.message}` : '');
@@ -146,27 +157,34 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const ctx = Context.current();
     const promise = await promiseOf(kube, ref);
     const pipeline = findPipeline(promise, ref, acc.type, action, name);
-    const subject = acc.subject(action);
+    const subject = withPipelineNamespace(acc.subject(action), promise);
     const obj = await acc.read();
     if (!obj) return { gone: true };
 
+    // Phase Running and the PipelineStarted Event are written while the containers start: both
+    // land before anything the run writes after them (awaited below), and cost no latency.
+    let announced: Promise<unknown> = Promise.resolve();
     if (ctx.info.attempt === 1) {
+      let running: Promise<void> = Promise.resolve();
       if (action === 'configure') {
         // A re-run keeps the count of earlier retry requests (upstream's `attempts`).
         const attempts = (input.attempt ?? 1) - 1;
         const kratix = withPhase(obj, name, 'Running', undefined, attempts ? { attempts } : undefined);
-        await acc.patchStatus({ kratix });
+        running = acc.patchStatus({ kratix });
         // Only this run writes the object's status while it runs: keep the local copy current
         // instead of reading it again after the containers.
         obj.status = { ...(obj.status ?? {}), kratix };
       }
-      await recordEvent(
+      const started = recordEvent(
         kube,
         acc.event,
         'Normal',
         'PipelineStarted',
         `${action} pipeline "${name}" started (${input.index + 1}/${input.total})`,
       );
+      announced = Promise.all([running, started]);
+      // Settled here too, so a failure before the await below is never an unhandled rejection.
+      announced.catch(() => undefined);
     }
 
     const sa = pipelineIdentity(subject, pipeline).serviceAccount;
@@ -181,33 +199,50 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     let pendingReason: string | undefined;
     let outcome;
     try {
-      outcome = await deps.executor.run({
-        runKey: `${input.runId}/${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
-        workflowId: input.runId,
-        subject,
-        pipeline,
-        namespace: sa.namespace,
-        serviceAccount: sa.name,
-        baseEnv: pipelineEnv(subject, name),
-        objectYaml: stringify(obj),
-        withMetadata: action === 'configure',
-        settings,
-        runDir: path.join(
-          runRoot(deps, input.runId),
-          `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
-        ),
-        signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
-        // A timed-out run is over: its Pod goes, like a cancelled one's.
-        cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
-        onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
-        onPending: async (p) => {
-          // Once per distinct reason: the Pod's status repeats it every few seconds.
-          if (p.reason === pendingReason) return;
-          pendingReason = p.reason;
-          await reportPending(kube, acc, action, name, p.message);
+      // A span per pipeline execution: its containers get it as KRATIX_TRACE_PARENT.
+      outcome = await withSpan(
+        `pipeline ${name}`,
+        {
+          attributes: {
+            'kratix.promise': ref.promise,
+            'kratix.pipeline': name,
+            'kratix.workflow.action': action,
+            'kratix.workflow.type': acc.type,
+            'kratix.executor': deps.executor.name,
+          },
         },
-      });
+        () =>
+          deps.executor.run({
+            traceEnv: pipelineTraceEnv(),
+            runKey: `${input.runId}/${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
+            workflowId: input.runId,
+            subject,
+            pipeline,
+            namespace: sa.namespace,
+            serviceAccount: sa.name,
+            identityKey: promise.metadata.uid,
+            baseEnv: pipelineEnv(subject, name),
+            objectYaml: stringify(obj),
+            withMetadata: action === 'configure',
+            settings,
+            runDir: path.join(
+              runRoot(deps, input.runId),
+              `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
+            ),
+            signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
+            // A timed-out run is over: its Pod goes, like a cancelled one's.
+            cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
+            onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
+            onPending: async (p) => {
+              // Once per distinct reason: the Pod's status repeats it every few seconds.
+              if (p.reason === pendingReason) return;
+              pendingReason = p.reason;
+              await reportPending(kube, acc, action, name, p.message);
+            },
+          }),
+      );
     } catch (err) {
+      await announced.catch(() => undefined);
       if (timedOut())
         throw await failPipeline(
           kube,
@@ -222,6 +257,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     } finally {
       clearTimeout(timer);
     }
+    await announced;
     if (!outcome.ok) {
       const total = pipeline.spec.containers.length;
       const detail =
@@ -267,7 +303,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       });
       return { gone: false, files: 0, control: control.control };
     }
-    const destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    let destinations;
+    try {
+      destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
+    } catch (err) {
+      // A destination-selectors.yaml upstream refuses too (e.g. a sub-directory): not retried.
+      if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
+      throw err;
+    }
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
     const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);
@@ -278,8 +321,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     )
       merged.message = 'Pending';
     const kratix = withPhase(latest, name, 'Succeeded');
-    if (destinations.length)
-      kratix.destinations = { ...recordedDestinations(latest), [name]: destinations.join(',') };
+    if (Object.keys(destinations).length)
+      kratix.destinations = { ...recordedDestinations(latest), ...destinations };
     try {
       await acc.patchStatus({ ...merged, kratix });
     } catch (err) {
@@ -318,6 +361,17 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         message: 'Pipeline completed',
         observedGeneration: input.generation,
       });
+      // Every write of this run reached its state store (a failed write fails the pipeline).
+      conditions = setCondition(
+        conditions,
+        {
+          type: WORKS_SUCCEEDED,
+          status: 'True',
+          reason: 'WorksSucceeded',
+          message: 'All works associated with this object are written to their Destinations',
+        },
+        time,
+      );
       const promise = isPromiseRef(input.ref);
       const wasAvailable = findCondition(obj.status, 'Available')?.status === 'True';
       if (promise) {
@@ -340,6 +394,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         observedGeneration: input.generation,
         lastSuccessfulConfigureWorkflowTime: time,
         conditions,
+        ...(promise ? { ...promiseSummary(obj, true), lastAvailableTime: time } : {}),
       });
       await recordEvent(
         kube,

@@ -1,4 +1,5 @@
 // Deleting a Promise: its Resources first (their delete pipelines run), then what it installed.
+import { forgetAppliedIdentities } from '../src/kube/identity.js';
 import { heartbeat, sleep } from '@temporalio/activity';
 import { DELETE_FINALIZER, MANAGED_BY, MANAGED_BY_LABEL, PROMISE_NAME_LABEL } from '../src/core/constants.js';
 import { apiTarget } from '../src/core/crd.js';
@@ -55,7 +56,7 @@ export function promiseDeleteActivities(deps: ActivityDeps) {
    * carries none of our labels and stays), then release the finalizer.
    */
   async function finishPromiseDelete(input: { name: string; uid: string }) {
-    const p = await readPromise(kube, input.name);
+    const p = await readPromise(kube, input.name, { fresh: true });
     if (p && p.metadata.uid === input.uid) {
       // Only the CRD this Promise installed: a refused Promise's API belongs to someone else.
       if (p.spec?.api?.metadata?.name && (await ownsCrd(kube, p)))
@@ -86,6 +87,7 @@ export function promiseDeleteActivities(deps: ActivityDeps) {
           .catch(ignore404);
       }
     }
+    forgetAppliedIdentities();
     await patchPromiseMetadata(kube, input.name, input.uid, removeFinalizerPatch(DELETE_FINALIZER));
   }
 

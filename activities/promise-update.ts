@@ -4,7 +4,8 @@ import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { reconcileSignal, stateQuery } from '../workflows/definitions.js';
 import { resourceWorkflowId } from '../src/core/names.js';
 import type { KubeObject } from '../src/core/types.js';
-import { connectTemporalClient } from '../src/temporal/connection.js';
+import { connectTemporalClient, temporalDataConverter } from '../src/temporal/connection.js';
+import { tracingClientInterceptors } from '../src/temporal/tracing.js';
 import { readPlatformConfig, readPromise } from '../src/kube/objects.js';
 import type { ActivityDeps } from './deps.js';
 import { listResources } from './promise-objects.js';
@@ -49,7 +50,13 @@ export function promiseUpdateActivities(deps: ActivityDeps) {
     if (offset > 0) ctx.log.info('resuming Promise update re-runs', { promise: input.name, offset });
     const connection = await connectTemporalClient(deps.temporal);
     try {
-      const client = new Client({ connection, namespace: ctx.info.workflowNamespace });
+      // Traced: the Resources' re-runs join the trace of the Promise update.
+      const client = new Client({
+        connection,
+        namespace: ctx.info.workflowNamespace,
+        interceptors: tracingClientInterceptors(),
+        dataConverter: temporalDataConverter(deps.temporal),
+      });
       const lifecycle = (r: KubeObject) =>
         client.workflow.getHandle(
           resourceWorkflowId({

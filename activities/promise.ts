@@ -5,6 +5,13 @@ import { apiTarget, crdClaim, resourceCrdFor } from '../src/core/crd.js';
 import { findCondition, setCondition } from '../src/core/status.js';
 import type { Condition, KratixPromise } from '../src/core/types.js';
 import { validatePromise } from '../src/core/validation.js';
+import { promiseSummary } from '../src/core/upstream-status.js';
+import {
+  UNSUPPORTED_CONDITION,
+  UNSUPPORTED_REASON,
+  unsupportedMessage,
+  unsupportedPromiseFields,
+} from '../src/core/upstream-compat.js';
 import { permissionsNotAllowedMessage, promisePermissionDenials } from '../src/core/permissions.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
 import { applyCrd, readCrd, waitCrdEstablished } from '../src/kube/crds.js';
@@ -36,6 +43,8 @@ export function promiseActivities(deps: ActivityDeps) {
   ) {
     await patchPromiseStatus(kube, p.metadata.name, {
       message,
+      ...promiseSummary(p, c.status === 'True'),
+      ...(c.status === 'True' ? { lastAvailableTime: now() } : {}),
       observedGeneration: generation,
       conditions: setCondition(
         p.status?.conditions as Condition[] | undefined,
@@ -86,6 +95,43 @@ export function promiseActivities(deps: ActivityDeps) {
   }
 
   /**
+   * Names the upstream fields the Promise uses that have no effect here: condition
+   * UnsupportedFields=True and a Warning Event, never a silent drop. Cleared once they are gone.
+   */
+  async function reportUnsupported(p: KratixPromise) {
+    const fields = unsupportedPromiseFields(p);
+    const prev = findCondition(p.status, UNSUPPORTED_CONDITION);
+    if (!fields.length) {
+      if (prev?.status === 'True') {
+        const conditions = setCondition(
+          p.status?.conditions as Condition[] | undefined,
+          {
+            type: UNSUPPORTED_CONDITION,
+            status: 'False',
+            reason: 'AllFieldsSupported',
+            message: 'No unsupported fields',
+          },
+          now(),
+        );
+        await patchPromiseStatus(kube, p.metadata.name, { conditions });
+        p.status = { ...(p.status ?? {}), conditions };
+      }
+      return;
+    }
+    const message = unsupportedMessage(fields);
+    if (prev?.status === 'True' && prev.message === message) return;
+    const conditions = setCondition(
+      p.status?.conditions as Condition[] | undefined,
+      { type: UNSUPPORTED_CONDITION, status: 'True', reason: UNSUPPORTED_REASON, message },
+      now(),
+    );
+    await patchPromiseStatus(kube, p.metadata.name, { conditions });
+    // Later status writes of this install start from `p`: keep the condition in them.
+    p.status = { ...(p.status ?? {}), conditions };
+    await recordEvent(kube, target(p), 'Warning', UNSUPPORTED_CONDITION, message);
+  }
+
+  /**
    * Validates the Promise and installs its API as a CRD, then writes its static dependencies.
    * Nothing is installed when the Promise is invalid; the API server's own rejection of the CRD is
    * reported the same way. `markAvailable: false` leaves availability to the promise configure run.
@@ -110,6 +156,7 @@ export function promiseActivities(deps: ActivityDeps) {
         'PermissionsNotAllowed',
         'Promise refused',
       );
+    await reportUnsupported(p);
 
     const api = p.spec?.api;
     if (api) {

@@ -7,8 +7,12 @@ import type { Kube } from '../src/kube/client.js';
 import { readPlatformConfig, readPromise } from '../src/kube/objects.js';
 
 /** The Promise of an object; a missing Promise is retried (it may be being re-created). */
-export async function promiseOf(kube: Kube, ref: ObjectRef): Promise<KratixPromise> {
-  const promise = await readPromise(kube, ref.promise);
+export async function promiseOf(
+  kube: Kube,
+  ref: ObjectRef,
+  opts: { fresh?: boolean } = {},
+): Promise<KratixPromise> {
+  const promise = await readPromise(kube, ref.promise, opts);
   if (!promise) throw new Error(`Promise ${ref.promise} not found`);
   return promise;
 }

@@ -3,9 +3,9 @@
 # from Go modules, caching them outside the repo by name and version, e.g.
 #   ~/.cache/kratix-temporal/bin/kube-apiserver-v1.33.13
 # Already-built binaries are re-used. An env var (TEMPORAL_BIN, KUBE_APISERVER_BIN, ETCD_BIN,
-# KUBECTL_BIN) pointing at an existing binary skips that build.
+# KUBECTL_BIN, OTELCOL_BIN) pointing at an existing binary skips that build.
 # Usage: scripts/build-infra.sh [temporal|kube-apiserver|kubectl|etcd|kubelet|kube-controller-manager|
-#        kube-scheduler|kube-proxy|node ...]   (default: temporal etcd kube-apiserver kubectl)
+#        kube-scheduler|kube-proxy|node|otelcol ...]   (default: temporal etcd kube-apiserver kubectl)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=infra-versions.sh
@@ -69,6 +69,32 @@ build_etcd() {
     CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$BIN_DIR/etcd-$ETCD_VERSION.tmp" go.etcd.io/etcd/server/v3
   )
   mv "$BIN_DIR/etcd-$ETCD_VERSION.tmp" "$BIN_DIR/etcd-$ETCD_VERSION"
+}
+
+# A minimal OpenTelemetry Collector (scripts/otelcol/main.go): OTLP receiver + file exporter.
+build_otelcol() {
+  already_have otelcol "$OTELCOL_VERSION" OTELCOL_BIN && return 0
+  need_go otelcol "$OTELCOL_VERSION" OTELCOL_BIN
+  log "building otelcol $OTELCOL_VERSION (wrapper module; a few minutes on 2 cores)"
+  local mod="$CACHE_DIR/src/otelcol-$OTELCOL_VERSION"
+  rm -rf "$mod"; mkdir -p "$mod"
+  cp "$here/otelcol/main.go" "$mod/main.go"
+  (
+    cd "$mod"
+    go mod init local.build/otelcol >/dev/null 2>&1
+    local core=go.opentelemetry.io/collector contrib=github.com/open-telemetry/opentelemetry-collector-contrib
+    # Every collector module named at the pinned release, so none is raised to a newer one.
+    go get "$contrib/exporter/fileexporter@$OTELCOL_VERSION" \
+      "$core/otelcol@$OTELCOL_VERSION" "$core/receiver/otlpreceiver@$OTELCOL_VERSION" \
+      "$core/service@$OTELCOL_VERSION" \
+      "$core/confmap@$OTELCOL_STABLE_VERSION" "$core/confmap/provider/envprovider@$OTELCOL_STABLE_VERSION" \
+      "$core/confmap/provider/fileprovider@$OTELCOL_STABLE_VERSION" \
+      "$core/confmap/provider/yamlprovider@$OTELCOL_STABLE_VERSION"
+    go mod tidy
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=$OTELCOL_VERSION" \
+      -o "$BIN_DIR/otelcol-$OTELCOL_VERSION.tmp" .
+  )
+  mv "$BIN_DIR/otelcol-$OTELCOL_VERSION.tmp" "$BIN_DIR/otelcol-$OTELCOL_VERSION"
 }
 
 # Every command the wrapper module can build: the control plane for all tests, the node
@@ -136,6 +162,7 @@ for t in "${targets[@]}"; do
     kube-controller-manager) build_k8s_cmd kube-controller-manager KUBE_CONTROLLER_MANAGER_BIN ;;
     kube-scheduler) build_k8s_cmd kube-scheduler KUBE_SCHEDULER_BIN ;;
     kube-proxy) build_k8s_cmd kube-proxy KUBE_PROXY_BIN ;;
+    otelcol) build_otelcol ;;
     node) for c in kubelet kube-controller-manager kube-scheduler kube-proxy; do
             build_k8s_cmd "$c" "$(echo "$c" | tr a-z- A-Z_)_BIN"; done ;;
     *) log "unknown target $t"; exit 2 ;;

@@ -3,3 +3,7 @@
 TEMPORAL_CLI_VERSION=v1.5.1
 KUBERNETES_VERSION=v1.33.13
 ETCD_VERSION=v3.6.16
+# OpenTelemetry Collector (scripts/otelcol: OTLP receiver + file exporter) for the tracing test:
+# core and contrib modules at one release, with the core's stable (v1.x) modules of that release.
+OTELCOL_VERSION=v0.161.0
+OTELCOL_STABLE_VERSION=v1.67.0

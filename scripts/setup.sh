@@ -2,7 +2,8 @@
 # Everything `npm test` and `npm run dev` need beyond `npm ci`, idempotent and quick when done:
 # OS packages (bubblewrap for the local pipeline executor, openssl, git) and the pinned
 # infrastructure binaries (built once from Go modules, then cached; see build-infra.sh).
-#   --test  what only the integration tests use (a real sshd serving git over ssh)
+#   --test  what only the integration tests use (a real sshd serving git over ssh, an OTLP
+#           receiver, headless Chromium for the Web UI browser test)
 #   --node  a real one-node cluster (src/infra/node.ts, `dev --node`): containerd, runc, CNI
 #           plugins, iptables, a static busybox and gcc (the toolbox and pause images), and the
 #           kubelet, kube-controller-manager, kube-scheduler and kube-proxy binaries
@@ -30,6 +31,8 @@ command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if $test_deps; then
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  has_pkg fonts-dejavu-core || missing+=(fonts-dejavu-core) # readable screenshots
 fi
 if $node_deps; then
   command -v containerd >/dev/null 2>&1 || missing+=(containerd)
@@ -53,8 +56,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if $node_deps; then
-  bash "$here/build-infra.sh" temporal etcd kube-apiserver kubectl node
-else
-  bash "$here/build-infra.sh"
-fi
+targets=(temporal etcd kube-apiserver kubectl)
+$node_deps && targets+=(node)
+# the OTLP receiver (a minimal OpenTelemetry Collector) of the tracing test
+$test_deps && targets+=(otelcol)
+bash "$here/build-infra.sh" "${targets[@]}"

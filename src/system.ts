@@ -1,6 +1,7 @@
 import { Client } from '@temporalio/client';
 import { Controller } from './controller/controller.js';
 import { StateStoreHealth } from './controller/state-stores.js';
+import { DestinationEvents } from './controller/destination-events.js';
 import { LeaderElection, type LeaderElectionOptions } from './controller/leader.js';
 import { Kube } from './kube/client.js';
 import { installPlatform } from './kube/install.js';
@@ -9,10 +10,13 @@ import { startMetricsServer } from './metrics.js';
 import {
   connectTemporalClient,
   describeTemporalConnection,
+  temporalDataConverter,
   type TemporalConnectionConfig,
 } from './temporal/connection.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createWorker, type ExecutorName } from './worker.js';
+import { startTracing, stopTracing, type TracingOptions } from './tracing.js';
+import { tracingClientInterceptors } from './temporal/tracing.js';
 
 export interface SystemOptions {
   /** Kubeconfig file; undefined: client-node's default (in a Pod: its ServiceAccount). */
@@ -36,6 +40,8 @@ export interface SystemOptions {
   /** How the worker runs pipelines (default kubernetes). */
   executor?: ExecutorName;
   helperImage?: string;
+  /** OTLP trace export; default: on when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set. */
+  tracing?: TracingOptions;
 }
 
 export interface RunningSystem {
@@ -53,6 +59,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   let done: Promise<void> = new Promise(() => {});
   let metricsUrl: string | undefined;
   logger.info({ temporal: describeTemporalConnection(opts.temporal) }, 'Temporal connection');
+  const component =
+    opts.runController === false ? 'worker' : opts.runWorker === false ? 'controller' : undefined;
+  const serviceName = component ? `kratix-temporal-${component}` : 'kratix-temporal';
+  if (startTracing({ serviceName, ...opts.tracing })) {
+    logger.info('tracing: exporting spans over OTLP');
+    stops.push(() => stopTracing());
+  }
   try {
     if (opts.metricsAddress !== undefined) {
       const server = await startMetricsServer(opts.metricsAddress);
@@ -90,7 +103,12 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         await connection.close();
         throw err;
       }
-      const client = new Client({ connection, namespace });
+      const client = new Client({
+        connection,
+        namespace,
+        interceptors: tracingClientInterceptors(),
+        dataConverter: temporalDataConverter(opts.temporal),
+      });
       let active: { stop(): Promise<void> } | undefined;
       const lead = async () => {
         const controller = new Controller({ kube, client, relistIntervalMs: opts.relistIntervalMs });
@@ -99,14 +117,17 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
           opts.stateStoreCheckIntervalMs ?? 30_000,
           opts.relistIntervalMs ?? 5 * 60_000,
         );
+        const destinations = new DestinationEvents(kube, client, opts.relistIntervalMs ?? 5 * 60_000);
         active = {
           async stop() {
+            await destinations.stop();
             await health.stop();
             await controller.stop();
           },
         };
         await controller.start();
         await health.start();
+        await destinations.start();
       };
       const follow = async () => {
         await active?.stop();

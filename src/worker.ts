@@ -10,8 +10,14 @@ import { PIPELINE_HELPER_IMAGE } from './pipeline-helper/image.js';
 import type { PipelineExecutor } from './executors/types.js';
 import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
+import { ReadCache } from './kube/read-cache.js';
 import { GitWriter } from './statestore/git.js';
-import { connectTemporalWorker, type TemporalConnectionConfig } from './temporal/connection.js';
+import {
+  connectTemporalWorker,
+  temporalDataConverter,
+  type TemporalConnectionConfig,
+} from './temporal/connection.js';
+import { workerTracing, workflowTracingModule } from './temporal/tracing.js';
 import path from 'node:path';
 
 export interface WorkerOptions {
@@ -80,13 +86,19 @@ export async function createWorker(
     }
     runtimeInstalled = true;
   }
+  // Keys are read before connecting: a bad key setting fails the start with its own message.
+  const dataConverter = temporalDataConverter(opts.temporal);
   const connection = await connectTemporalWorker(opts.temporal);
   const kube = Kube.fromFile(opts.kubeconfig);
+  // Promises, Destinations and state stores from watches: every run reads them, few change.
+  kube.reads = new ReadCache(kube);
+  await kube.reads.start();
   try {
     const worker = await Worker.create({
       connection,
       namespace: opts.temporal.namespace,
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      dataConverter,
       ...(opts.workflowBundlePath
         ? { workflowBundle: { codePath: opts.workflowBundlePath } }
         : { workflowsPath: workflowsPath() }),
@@ -94,6 +106,8 @@ export async function createWorker(
       // configure) notices within seconds instead of 0.8 x heartbeatTimeout.
       maxHeartbeatThrottleInterval: '2 seconds',
       defaultHeartbeatThrottleInterval: '2 seconds',
+      // OpenTelemetry interceptors and the workflow span sink (no-ops unless tracing is on).
+      ...workerTracing({ prebuiltBundle: !!opts.workflowBundlePath }),
       activities: createActivities({
         kube,
         executor: makeExecutor(kube, opts),
@@ -105,11 +119,13 @@ export async function createWorker(
     return {
       worker,
       close: async () => {
+        await kube.reads?.stop();
         kube.close();
         await connection.close();
       },
     };
   } catch (err) {
+    await kube.reads.stop();
     await connection.close();
     throw err;
   }
@@ -122,6 +138,7 @@ export async function createWorker(
 export async function writeWorkflowBundle(file: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: workflowsPath(),
+    workflowInterceptorModules: [workflowTracingModule()],
     logger: new DefaultLogger('WARN'),
   });
   mkdirSync(path.dirname(file), { recursive: true });

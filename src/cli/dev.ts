@@ -11,6 +11,7 @@ import {
   resolveTemporalConnection,
   type TemporalConnectionFlags,
 } from '../temporal/connection.js';
+import { startDevCodec, type DevCodec } from '../infra/dev-codec.js';
 
 /** With `temporalAddress`, the flags say how to reach that server; without, a dev server starts. */
 export interface DevOptions extends TemporalConnectionFlags {
@@ -19,6 +20,8 @@ export interface DevOptions extends TemporalConnectionFlags {
   persist: boolean;
   /** Also run a real node (kubelet + containerd) for pipeline Pods. */
   node?: boolean;
+  /** Encrypt payloads (a dev key unless `payloadKeyDir`) and point the Web UI at a codec endpoint. */
+  encryptPayloads?: boolean;
 }
 
 /**
@@ -44,7 +47,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     );
   let shuttingDown = false;
   let system: RunningSystem | undefined;
-  const started: { env?: DevEnvironment } = {};
+  const started: { env?: DevEnvironment; codec?: DevCodec } = {};
   // Defined before anything starts: a child may crash while the others are still starting.
   const shutdown = async (code: number) => {
     if (shuttingDown) return;
@@ -54,9 +57,18 @@ export async function runDev(opts: DevOptions): Promise<void> {
       ?.stop()
       .catch((err: unknown) => logger.warn({ err: String(err) }, 'stopping controller/worker'));
     await started.env?.stop();
+    await started.codec?.stop();
     process.exit(code);
   };
+  // Off by default; the local dev server ignores KRATIX_TEMPORAL_PAYLOAD_KEYS like the other
+  // TEMPORAL_* variables, an external server takes it as the controller and worker would.
+  const encrypt = opts.encryptPayloads || !!opts.payloadKeyDir || !!external?.payloadKeys;
+  const codec = encrypt
+    ? await startDevCodec(dir, opts.payloadKeyDir ?? external?.payloadKeys?.path)
+    : undefined;
+  started.codec = codec;
   const env = await startDevEnvironment({
+    uiCodecEndpoint: codec?.url,
     dir,
     kubeconfig: opts.kubeconfig,
     temporal: external,
@@ -71,6 +83,8 @@ export async function runDev(opts: DevOptions): Promise<void> {
     },
   });
   started.env = env;
+  if (env.uiUrl) codec?.allowUi(env.uiUrl);
+  const temporal = codec ? { ...env.temporal, payloadKeys: codec.keys } : env.temporal;
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
@@ -79,7 +93,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     if (env.node) await env.node.loadImage((await buildPipelineHelperImage()).archive);
     system = await startSystem({
       kubeconfig: env.kubeconfigPath,
-      temporal: env.temporal,
+      temporal,
       workDir: path.join(dir, 'runs'),
       metricsAddress: '127.0.0.1:0',
       executor: env.node ? 'kubernetes' : 'local',
@@ -101,6 +115,10 @@ export async function runDev(opts: DevOptions): Promise<void> {
     `temporal:   ${external ? describeTemporalConnection(env.temporal) : `${env.temporalAddress} (namespace ${env.temporalNamespace})`}`,
   );
   if (env.uiUrl) console.log(`web ui:     ${env.uiUrl}`);
+  if (codec)
+    console.log(
+      `codec:      ${codec.url} (payloads encrypted with key ${codec.activeKeyId} of ${codec.keys.path}${env.uiUrl ? '; the Web UI decrypts through it' : ''})`,
+    );
   console.log(`state:      ${repo} (GitStateStore default, Destination worker-1)`);
   if (system.metricsUrl) console.log(`metrics:    ${system.metricsUrl}`);
   console.log(

@@ -5,6 +5,7 @@ import { runDev } from './dev.js';
 import { loadDevImage } from '../infra/dev-environment.js';
 import { install } from './install.js';
 import { replay } from './replay.js';
+import { runCodecServer, type CodecServerFlags } from './codec-server.js';
 import { startSystem } from '../system.js';
 import { EXECUTORS, writeWorkflowBundle, type ExecutorName } from '../worker.js';
 import { PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
@@ -37,10 +38,21 @@ const dev = program
     '--node',
     'also run a real node (kubelet, containerd, kube-proxy, controller-manager, scheduler) for pipeline Pods; needs root and `scripts/setup.sh --node`',
     false,
+  )
+  .option(
+    '--encrypt-payloads',
+    'encrypt Temporal payloads (a dev key in <dir>/payload-keys unless --payload-key-dir) and serve a codec endpoint the Web UI decrypts with',
+    false,
   );
 withTemporalSecurity(dev).action(
   async (
-    o: TemporalConnectionFlags & { dir: string; kubeconfig?: string; persist: boolean; node: boolean },
+    o: TemporalConnectionFlags & {
+      dir: string;
+      kubeconfig?: string;
+      persist: boolean;
+      node: boolean;
+      encryptPayloads: boolean;
+    },
   ) => {
     await runDev(o);
   },
@@ -136,6 +148,10 @@ function withTemporalSecurity(cmd: Command): Command {
     .option(
       '--temporal-api-key <key>',
       'API key, e.g. Temporal Cloud; better set env TEMPORAL_API_KEY: arguments show in the process list',
+    )
+    .option(
+      '--payload-key-dir <path>',
+      'encrypt payloads (AES-256-GCM) with the keys in this directory: one file per key id plus active-key-id (env KRATIX_TEMPORAL_PAYLOAD_KEYS)',
     );
 }
 
@@ -236,6 +252,26 @@ withTemporal(
   console.log(`${results.length} replayed, ${failed} failed`);
   if (failed) process.exitCode = 1;
 });
+
+program
+  .command('codec-server')
+  .description(
+    "serve Temporal's remote codec protocol (POST /encode, /decode) so the Web UI and temporal CLI show decrypted payloads",
+  )
+  .option(
+    '--payload-key-dir <path>',
+    'the payload keys (env KRATIX_TEMPORAL_PAYLOAD_KEYS), as given to the worker and controller',
+  )
+  .option('--listen <host:port>', 'where to listen', '127.0.0.1:8081')
+  .option(
+    '--cors-origin <origin...>',
+    'Web UI origins allowed to call it, e.g. https://temporal-ui.example.com',
+  )
+  .option(
+    '--auth-token-file <file>',
+    'require "Authorization: Bearer <token>" with the token in this file (env KRATIX_CODEC_AUTH_TOKEN: the token itself)',
+  )
+  .action((o: CodecServerFlags) => runCodecServer(o));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

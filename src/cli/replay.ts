@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { connectTemporalClient, type TemporalConnectionConfig } from '../temporal/connection.js';
+import {
+  connectTemporalClient,
+  temporalDataConverter,
+  type TemporalConnectionConfig,
+} from '../temporal/connection.js';
+import { workerTracing } from '../temporal/tracing.js';
 import { workflowsPath } from '../worker.js';
 
 export interface ReplayOptions {
@@ -58,7 +63,14 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult[]> {
     }
     if (sources.length === 0) throw new Error('nothing to replay: give --workflow-id, --query or --file');
     const results: ReplayResult[] = [];
-    for await (const r of Worker.runReplayHistories({ workflowsPath: workflowsPath() }, sources as never)) {
+    // Histories hold payloads as stored: encrypted ones are decrypted with the --payload-key-dir
+    // keys. The workers' interceptors too: a traced history replays as a worker would run it.
+    const replayOptions = {
+      workflowsPath: workflowsPath(),
+      dataConverter: temporalDataConverter(o.temporal),
+      ...workerTracing(),
+    };
+    for await (const r of Worker.runReplayHistories(replayOptions, sources as never)) {
       results.push({ workflowId: r.workflowId, ...(r.error ? { error: describe(r.error) } : {}) });
     }
     return results;

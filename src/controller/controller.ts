@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import type { Attributes } from '@opentelemetry/api';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
@@ -24,6 +25,8 @@ import { specHash } from './hash.js';
 import { ResilientInformer } from './watcher.js';
 import { WorkQueue } from './work-queue.js';
 import { metrics } from '../metrics.js';
+import { logger } from '../logger.js';
+import { withSpan } from '../tracing.js';
 
 export interface ControllerOptions {
   kube: Kube;
@@ -74,16 +77,39 @@ export class Controller {
 
   private process(item: QueueItem): Promise<void> {
     if (item.kind === 'promise')
-      return item.ev === 'delete' ? this.onPromiseGone(item.obj) : this.onPromise(item.obj);
+      return item.ev === 'delete' ? this.onPromiseGone(item.obj) : this.onPromise(item.obj, item.ev);
     if (item.ev === 'delete') {
       this.forget(item.obj);
       return Promise.resolve();
     }
-    return this.onResource(item.promise, item.target, item.obj);
+    return this.onResource(item.promise, item.target, item.obj, item.ev);
+  }
+
+  /**
+   * Resource lifecycles that were running when this controller started (from Temporal visibility).
+   * An object whose status shows its current generation completed, and whose workflow is among
+   * these, needs no signal: after a restart the controller re-lists every object, and telling each
+   * workflow what it already knows would cost a signal and a workflow task per object.
+   */
+  private runningAtStart = new Set<string>();
+
+  private async loadRunningLifecycles(): Promise<void> {
+    try {
+      const ids = new Set<string>();
+      for await (const wf of this.opts.client.workflow.list({
+        query: `WorkflowType = 'resourceLifecycle' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.taskQueue}'`,
+      }))
+        ids.add(wf.workflowId);
+      this.runningAtStart = ids;
+    } catch (err) {
+      // Without the list every object is signalled, as on a first start: slower, still correct.
+      logger.warn({ err: String(err) }, 'could not list running lifecycles; signalling every object');
+    }
   }
 
   async start(): Promise<void> {
     const { kube } = this.opts;
+    await this.loadRunningLifecycles();
     this.promises = new ResilientInformer<KratixPromise>(
       'promises',
       kube.kc,
@@ -124,11 +150,23 @@ export class Controller {
     if (obj.metadata?.uid) this.lastSent.delete(obj.metadata.uid);
   }
 
-  /** Sends `key`'s signal unless the workflow was already told exactly this. */
-  private async once(uid: string, key: string, send: () => Promise<unknown>): Promise<void> {
+  /**
+   * Sends `key`'s signal unless the workflow was already told exactly this. With tracing on, the
+   * send is a span: the root of the trace the workflow's resulting work joins.
+   */
+  private async once(
+    uid: string,
+    key: string,
+    send: () => Promise<unknown>,
+    span: { kind: string; signal: string; attributes: Attributes },
+  ): Promise<void> {
     if (this.lastSent.get(uid) === key) return;
     try {
-      await send();
+      await withSpan(
+        `controller: ${span.kind} ${span.signal}`,
+        { attributes: { ...span.attributes, 'kratix.signal': span.signal } },
+        send,
+      );
       this.lastSent.set(uid, key);
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -140,10 +178,15 @@ export class Controller {
     }
   }
 
-  private async onPromise(p: KratixPromise): Promise<void> {
+  private async onPromise(p: KratixPromise, ev: WatchEvent): Promise<void> {
     const { name, uid, generation = 1 } = p.metadata;
     if (!uid) return;
     const workflowId = promiseWorkflowId(name, uid);
+    const about = (signal: string) => ({
+      kind: 'Promise',
+      signal,
+      attributes: spanAttributes(ev, 'Promise', p, workflowId),
+    });
     const start = {
       workflowId,
       taskQueue: this.taskQueue,
@@ -154,18 +197,26 @@ export class Controller {
     };
     const signalManual = () =>
       p.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true'
-        ? this.once(`${uid}/manual`, `manual/${p.metadata.resourceVersion}`, () =>
-            this.opts.client.workflow.getHandle(workflowId).signal(reconcileSignal, { reason: 'manual' }),
+        ? this.once(
+            `${uid}/manual`,
+            `manual/${p.metadata.resourceVersion}`,
+            () =>
+              this.opts.client.workflow.getHandle(workflowId).signal(reconcileSignal, { reason: 'manual' }),
+            about('manual'),
           )
         : undefined;
     if (p.metadata.deletionTimestamp) {
       if (!p.metadata.finalizers?.includes(DELETE_FINALIZER)) return;
-      await this.once(uid, 'delete', () =>
-        this.opts.client.workflow.signalWithStart<typeof promiseLifecycle, []>('promiseLifecycle', {
-          ...start,
-          signal: deleteSignal,
-          signalArgs: [],
-        }),
+      await this.once(
+        uid,
+        'delete',
+        () =>
+          this.opts.client.workflow.signalWithStart<typeof promiseLifecycle, []>('promiseLifecycle', {
+            ...start,
+            signal: deleteSignal,
+            signalArgs: [],
+          }),
+        about('delete'),
       );
       await signalManual();
       return;
@@ -174,8 +225,12 @@ export class Controller {
       await patchPromiseMetadata(this.opts.kube, name, uid, addFinalizerPatch(DELETE_FINALIZER));
     }
     const paused = p.metadata.labels?.[PAUSED_LABEL] === 'true';
-    await this.syncPaused(uid, paused, p, (signal) =>
-      this.opts.client.workflow.signalWithStart('promiseLifecycle', { ...start, ...signal }),
+    await this.syncPaused(
+      uid,
+      paused,
+      p,
+      (signal) => this.opts.client.workflow.signalWithStart('promiseLifecycle', { ...start, ...signal }),
+      about('paused'),
     );
     if (this.promisePaused.get(name) !== paused) {
       // Its Resources pause and resume with it: look at each again.
@@ -183,20 +238,28 @@ export class Controller {
       this.requeueResources(name);
     }
     const hash = specHash(p.spec);
-    await this.once(uid, `changed/${generation}/${hash}`, () =>
-      this.opts.client.workflow.signalWithStart('promiseLifecycle', {
-        ...start,
-        signal: changedSignal,
-        signalArgs: [{ generation, specHash: hash }],
-      }),
+    await this.once(
+      uid,
+      `changed/${generation}/${hash}`,
+      () =>
+        this.opts.client.workflow.signalWithStart('promiseLifecycle', {
+          ...start,
+          signal: changedSignal,
+          signalArgs: [{ generation, specHash: hash }],
+        }),
+      about('changed'),
     );
     await signalManual();
     // kratix.io/reconcile-resources: once per labelling (the lifecycle removes the label when done).
     if (p.metadata.labels?.[RECONCILE_RESOURCES_LABEL] === 'true')
-      await this.once(`${uid}/reconcile-resources`, 'set', () =>
-        this.opts.client.workflow
-          .getHandle(workflowId)
-          .signal(reconcileSignal, { reason: 'reconcile-resources' }),
+      await this.once(
+        `${uid}/reconcile-resources`,
+        'set',
+        () =>
+          this.opts.client.workflow
+            .getHandle(workflowId)
+            .signal(reconcileSignal, { reason: 'reconcile-resources' }),
+        about('reconcile-resources'),
       );
     else this.lastSent.delete(`${uid}/reconcile-resources`);
     await this.syncRequirements(p);
@@ -227,16 +290,26 @@ export class Controller {
       (r) => recorded.find((x) => x.name === r.name && x.version === r.version)?.state !== r.state,
     );
     if (!differs) return;
-    await this.once(`${uid}/requirements`, JSON.stringify(now), async () => {
-      try {
-        await this.opts.client.workflow
-          .getHandle(promiseWorkflowId(d.metadata.name, uid))
-          .signal(reconcileSignal, { reason: 'requirements' });
-      } catch (err) {
-        // Not started yet: its first run checks the requirements anyway.
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
-    });
+    const workflowId = promiseWorkflowId(d.metadata.name, uid);
+    await this.once(
+      `${uid}/requirements`,
+      JSON.stringify(now),
+      async () => {
+        try {
+          await this.opts.client.workflow
+            .getHandle(workflowId)
+            .signal(reconcileSignal, { reason: 'requirements' });
+        } catch (err) {
+          // Not started yet: its first run checks the requirements anyway.
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+      },
+      {
+        kind: 'Promise',
+        signal: 'requirements',
+        attributes: spanAttributes('update', 'Promise', d, workflowId),
+      },
+    );
   }
 
   /**
@@ -249,11 +322,17 @@ export class Controller {
     paused: boolean,
     obj: KubeObject,
     send: (signal: { signal: typeof pausedSignal; signalArgs: [{ paused: boolean }] }) => Promise<unknown>,
+    span: { kind: string; signal: string; attributes: Attributes },
   ): Promise<void> {
     const key = `${uid}/paused`;
     const shown = findCondition(obj.status, 'Reconciled')?.reason === 'PausedReconciliation';
     if (!paused && this.lastSent.get(key) !== 'true' && !shown) return;
-    await this.once(key, String(paused), () => send({ signal: pausedSignal, signalArgs: [{ paused }] }));
+    await this.once(
+      key,
+      String(paused),
+      () => send({ signal: pausedSignal, signalArgs: [{ paused }] }),
+      span,
+    );
   }
 
   /** Handles every known Resource of the Promise again (e.g. it was paused or resumed). */
@@ -312,7 +391,7 @@ export class Controller {
     await informer.start();
   }
 
-  private async onResource(promise: string, target: Target, obj: KubeObject): Promise<void> {
+  private async onResource(promise: string, target: Target, obj: KubeObject, ev: WatchEvent): Promise<void> {
     const { name, namespace = '', uid, generation = 1 } = obj.metadata;
     if (!uid) return;
     const ref: ResourceRef = {
@@ -333,40 +412,85 @@ export class Controller {
       staticSummary: `${target.kind} ${namespace}/${name} (Promise ${promise})`,
       typedSearchAttributes: searchAttributesFor({ promise, namespace, name }, 'configure'),
     };
+    const about = (signal: string) => ({
+      kind: target.kind,
+      signal,
+      attributes: { ...spanAttributes(ev, target.kind, obj, start.workflowId), 'kratix.promise': promise },
+    });
     const manual = obj.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] === 'true';
     const signalManual = () =>
       // Keyed by resourceVersion: the label is removed by the run, so a later re-label triggers again.
-      this.once(`${uid}/manual`, `manual/${obj.metadata.resourceVersion}`, () =>
-        this.opts.client.workflow.getHandle(start.workflowId).signal(reconcileSignal, { reason: 'manual' }),
+      this.once(
+        `${uid}/manual`,
+        `manual/${obj.metadata.resourceVersion}`,
+        () =>
+          this.opts.client.workflow.getHandle(start.workflowId).signal(reconcileSignal, { reason: 'manual' }),
+        about('manual'),
       );
     if (obj.metadata.deletionTimestamp) {
       if (!obj.metadata.finalizers?.includes(DELETE_FINALIZER)) return;
-      await this.once(uid, 'delete', () =>
-        this.opts.client.workflow.signalWithStart('resourceLifecycle', {
-          ...start,
-          signal: deleteSignal,
-          signalArgs: [],
-        }),
+      await this.once(
+        uid,
+        'delete',
+        () =>
+          this.opts.client.workflow.signalWithStart('resourceLifecycle', {
+            ...start,
+            signal: deleteSignal,
+            signalArgs: [],
+          }),
+        about('delete'),
       );
       // A failed delete is retried with the manual label.
       if (manual) await signalManual();
       return;
     }
-    if (!obj.metadata.finalizers?.includes(DELETE_FINALIZER)) {
-      await patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER));
-    }
+    // Paused first: a new paused object never starts a run.
     const paused = obj.metadata.labels?.[PAUSED_LABEL] === 'true' || this.promisePaused.get(promise) === true;
-    await this.syncPaused(uid, paused, obj, (signal) =>
-      this.opts.client.workflow.signalWithStart('resourceLifecycle', { ...start, ...signal }),
+    await this.syncPaused(
+      uid,
+      paused,
+      obj,
+      (signal) => this.opts.client.workflow.signalWithStart('resourceLifecycle', { ...start, ...signal }),
+      about('paused'),
     );
     const hash = specHash(obj.spec);
-    await this.once(uid, `changed/${generation}/${hash}`, () =>
-      this.opts.client.workflow.signalWithStart('resourceLifecycle', {
-        ...start,
-        signal: changedSignal,
-        signalArgs: [{ generation, specHash: hash }],
-      }),
-    );
+    const key = `changed/${generation}/${hash}`;
+    const completed =
+      (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation;
+    if (completed && this.runningAtStart.has(start.workflowId) && !this.lastSent.has(uid))
+      this.lastSent.set(uid, key);
+    // The finalizer and the signal are independent: together, a new object's run starts one API
+    // round trip sooner. (A delete that lands before the finalizer finds the object gone: fine.)
+    await Promise.all([
+      obj.metadata.finalizers?.includes(DELETE_FINALIZER)
+        ? undefined
+        : patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER)),
+      this.once(
+        uid,
+        key,
+        () =>
+          this.opts.client.workflow.signalWithStart('resourceLifecycle', {
+            ...start,
+            signal: changedSignal,
+            signalArgs: [{ generation, specHash: hash }],
+          }),
+        about('changed'),
+      ),
+    ]);
     if (manual) await signalManual();
   }
+}
+
+/** What a controller span says about the watch event and the object it handled. */
+function spanAttributes(ev: WatchEvent, kind: string, obj: KubeObject, workflowId: string): Attributes {
+  const m = obj.metadata;
+  return {
+    'kratix.watch.event': ev,
+    'k8s.object.kind': kind,
+    'k8s.object.name': m.name,
+    ...(m.namespace ? { 'k8s.namespace.name': m.namespace } : {}),
+    'k8s.object.uid': m.uid ?? '',
+    'k8s.object.generation': m.generation ?? 1,
+    temporalWorkflowId: workflowId,
+  };
 }

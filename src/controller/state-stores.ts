@@ -3,6 +3,13 @@ import path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { KRATIX_GROUP, KRATIX_VERSION } from '../core/constants.js';
 import type { Condition } from '../core/types.js';
+import { setCondition } from '../core/status.js';
+import {
+  UNSUPPORTED_CONDITION,
+  UNSUPPORTED_REASON,
+  unsupportedDestinationFields,
+  unsupportedMessage,
+} from '../core/upstream-compat.js';
 import { mergePatch, type Kube } from '../kube/client.js';
 import { recordEvent } from '../kube/events.js';
 import { logger } from '../logger.js';
@@ -122,12 +129,57 @@ export class StateStoreHealth {
                 message: `GitStateStore ${storeName} is not ready: ${store.message}`,
               };
         await this.report('destinations', 'Destination', d, h);
+        await this.reportUnsupported(d);
       }
     } catch (err) {
       logger.warn({ err: String(err) }, 'state store health check failed');
     } finally {
       this.running = false;
     }
+  }
+
+  /** Upstream fields this Destination sets that have no effect: condition + Warning Event. */
+  private async reportUnsupported(d: DestinationObject): Promise<void> {
+    const fields = unsupportedDestinationFields(d as { spec?: Record<string, unknown> });
+    const conditions = d.status?.conditions as Condition[] | undefined;
+    const prev = conditions?.find((c) => c.type === UNSUPPORTED_CONDITION);
+    const message = fields.length ? unsupportedMessage(fields) : '';
+    if (!fields.length && prev?.status !== 'True') return;
+    if (fields.length && prev?.status === 'True' && prev.message === message) return;
+    // Re-read: report() may have just replaced the conditions list.
+    const fresh = (await this.kube.custom.getClusterCustomObject({
+      ...coords('destinations'),
+      name: d.metadata.name,
+    })) as DestinationObject;
+    const next = setCondition(
+      fresh.status?.conditions as Condition[] | undefined,
+      fields.length
+        ? { type: UNSUPPORTED_CONDITION, status: 'True', reason: UNSUPPORTED_REASON, message }
+        : {
+            type: UNSUPPORTED_CONDITION,
+            status: 'False',
+            reason: 'AllFieldsSupported',
+            message: 'No unsupported fields',
+          },
+      new Date().toISOString(),
+    );
+    await this.kube.custom.patchClusterCustomObjectStatus(
+      { ...coords('destinations'), name: d.metadata.name, body: { status: { conditions: next } } },
+      mergePatch,
+    );
+    if (fields.length)
+      await recordEvent(
+        this.kube,
+        {
+          apiVersion: `${KRATIX_GROUP}/${KRATIX_VERSION}`,
+          kind: 'Destination',
+          name: d.metadata.name,
+          uid: d.metadata.uid,
+        },
+        'Warning',
+        UNSUPPORTED_CONDITION,
+        message,
+      );
   }
 
   private async report(

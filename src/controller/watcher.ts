@@ -18,6 +18,8 @@ type Informer<T extends k8s.KubernetesObject> = k8s.Informer<T> & k8s.ObjectCach
  */
 export class ResilientInformer<T extends k8s.KubernetesObject> {
   private informer?: Informer<T>;
+  /** The newest informer whose list completed: reads come from it, never from a half-filled one. */
+  private ready?: Informer<T>;
   private generation = 0;
   private readonly backoff = new WatchBackoff();
   private stopped = false;
@@ -91,6 +93,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       this.scheduleRestart(retryInMs);
       return;
     }
+    if (informer === this.informer && !this.failed.get(informer)) this.ready = informer;
     // Objects the old informer knew that the new list lacks were deleted while we were not
     // watching (only when the new list really succeeded).
     if (old && informer === this.informer && !this.stopped && !this.failed.get(informer)) {
@@ -105,7 +108,17 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
   }
 
   list(): readonly T[] {
-    return this.informer?.list() ?? [];
+    return (this.ready ?? this.informer)?.list() ?? [];
+  }
+
+  /** Whether a list has completed: until then list() and get() know nothing. */
+  hasSynced(): boolean {
+    return this.ready !== undefined;
+  }
+
+  /** A cluster-scoped object by name (or a namespaced one with `namespace`), from the last complete list and the watch since. */
+  get(name: string, namespace?: string): T | undefined {
+    return this.ready?.get(name, namespace);
   }
 
   async stop(): Promise<void> {

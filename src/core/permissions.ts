@@ -52,8 +52,9 @@ export function permissionRuleProblems(pipeline: Pipeline, where: string): strin
   if (!rbac) return [];
   const problems: string[] = [];
   const name = pipeline.metadata?.name ?? 'unnamed';
-  if (rbac.serviceAccount !== undefined && (typeof rbac.serviceAccount !== 'string' || !rbac.serviceAccount))
-    problems.push(`${where} (${name}): rbac.serviceAccount must be a non-empty string`);
+  // "" means unset, as upstream (Go's empty string): a ServiceAccount is created.
+  if (rbac.serviceAccount !== undefined && typeof rbac.serviceAccount !== 'string')
+    problems.push(`${where} (${name}): rbac.serviceAccount must be a string`);
   if (rbac.permissions === undefined) return problems;
   if (!Array.isArray(rbac.permissions))
     return [...problems, `${where} (${name}): rbac.permissions must be a list`];
@@ -66,6 +67,9 @@ export function permissionRuleProblems(pipeline: Pipeline, where: string): strin
     }
     if (!isStringList(p.verbs) || p.verbs.length === 0 || p.verbs.some((v) => !v))
       problems.push(`${at}: verbs must list at least one verb`);
+    // Upstream's non-resource rule (nonResourceURLs only) is accepted; it is reported as not
+    // supported and granted nothing (see upstream-compat.ts).
+    if (nonResourceOnly(p)) return;
     if (!isStringList(p.resources) || p.resources.length === 0 || p.resources.some((r) => !r))
       problems.push(`${at}: resources must list at least one resource`);
     if (p.apiGroups !== undefined && (!isStringList(p.apiGroups) || p.apiGroups.length === 0))
@@ -131,4 +135,10 @@ export function promisePermissionDenials(
 /** The message a refusal carries: what was asked beyond the policy, and where the policy lives. */
 export function permissionsNotAllowedMessage(denials: string[]): string {
   return `${denials.join('; ')} (by pipelinePermissions in ConfigMap kratix-platform-system/kratix)`;
+}
+
+/** A rule that names only nonResourceURLs (upstream accepts it; no Role can hold it here). */
+export function nonResourceOnly(p: unknown): boolean {
+  const r = p as { nonResourceURLs?: unknown; resources?: unknown };
+  return Array.isArray(r?.nonResourceURLs) && r.nonResourceURLs.length > 0 && r.resources === undefined;
 }

@@ -7,6 +7,7 @@ import {
   PLATFORM_NAMESPACE,
   PROMISE_NAME_LABEL,
 } from './constants.js';
+import { nonResourceOnly } from './permissions.js';
 import { pipelineClusterRoleName, pipelineRoleName, pipelineServiceAccountName } from './names.js';
 import type { KratixPromise, Pipeline, PolicyRule, WorkflowAction, WorkflowType } from './types.js';
 
@@ -27,11 +28,24 @@ export interface PipelineSubject {
   name: string;
   /** The object's namespace; undefined for cluster-scoped objects (Promises). */
   namespace?: string;
+  /** The Promise's `spec.workflows.config.pipelineNamespace` (upstream): where its pipelines run. */
+  pipelineNamespace?: string;
 }
 
-/** Where a pipeline runs: the resource's namespace, or kratix-platform-system for promise workflows. */
+/**
+ * Where a pipeline runs: the Promise's `workflows.config.pipelineNamespace` when set (as upstream,
+ * for promise and resource workflows), else the resource's namespace, or kratix-platform-system
+ * for promise workflows.
+ */
 export function pipelineNamespace(subject: PipelineSubject): string {
+  if (subject.pipelineNamespace) return subject.pipelineNamespace;
   return subject.type === 'resource' && subject.namespace ? subject.namespace : PLATFORM_NAMESPACE;
+}
+
+/** The subject with the Promise's pipelineNamespace applied. */
+export function withPipelineNamespace(subject: PipelineSubject, promise: KratixPromise): PipelineSubject {
+  const ns = promise.spec?.workflows?.config?.pipelineNamespace;
+  return ns ? { ...subject, pipelineNamespace: ns } : subject;
 }
 
 /** DESIGN §3 env: Kratix names plus upstream's KRATIX_OBJECT_* so upstream pipeline images work. */
@@ -92,7 +106,7 @@ function normaliseRule(p: PolicyRule): PolicyRule {
  */
 export function pipelineIdentity(subject: PipelineSubject, pipeline: Pipeline): PipelineIdentity {
   const ns = pipelineNamespace(subject);
-  const custom = pipeline.spec.rbac?.serviceAccount;
+  const custom = pipeline.spec.rbac?.serviceAccount || undefined; // "" is unset, as upstream
   const saName =
     custom ??
     pipelineServiceAccountName(subject.promise, subject.type, subject.action, pipeline.metadata.name);
@@ -147,14 +161,28 @@ export function pipelineIdentity(subject: PipelineSubject, pipeline: Pipeline): 
     identity.clusterRoleBindings.push(bind('ClusterRole', name));
   }
 
-  const local = (pipeline.spec.rbac?.permissions ?? []).filter((p) => !p.resourceNamespace);
-  const localRules = [...(subject.type === 'resource' ? defaultRules : []), ...local.map(normaliseRule)];
+  // A Resource's pipeline running elsewhere (pipelineNamespace) still reads its own object, which
+  // lives in the Resource's namespace: the default rule goes there.
+  const away = subject.type === 'resource' && !!subject.namespace && subject.namespace !== ns;
+  if (away) {
+    identity.roles.push({
+      metadata: { name: baseName, namespace: subject.namespace, labels },
+      rules: defaultRules,
+    });
+    identity.roleBindings.push(bind('Role', baseName, subject.namespace));
+  }
+  const permissions = (pipeline.spec.rbac?.permissions ?? []).filter((p) => !nonResourceOnly(p));
+  const local = permissions.filter((p) => !p.resourceNamespace);
+  const localRules = [
+    ...(subject.type === 'resource' && !away ? defaultRules : []),
+    ...local.map(normaliseRule),
+  ];
   if (localRules.length > 0) {
     identity.roles.push({ metadata: { name: baseName, namespace: ns, labels }, rules: localRules });
     identity.roleBindings.push(bind('Role', baseName, ns));
   }
   const byScope = new Map<string, PolicyRule[]>();
-  for (const p of pipeline.spec.rbac?.permissions ?? []) {
+  for (const p of permissions) {
     if (!p.resourceNamespace) continue;
     byScope.set(p.resourceNamespace, [...(byScope.get(p.resourceNamespace) ?? []), normaliseRule(p)]);
   }

@@ -63,6 +63,8 @@ export interface PipelinePodInput {
   runKey: string;
   workflowId: string;
   baseEnv: Record<string, string>;
+  /** KRATIX_TRACE_PARENT/KRATIX_TRACE_STATE for every container (helpers too), when traced. */
+  traceEnv?: Record<string, string>;
   withMetadata: boolean;
   settings: PodSettings;
   /** 0 for the first Pod of a run; n for the n-th replacement (backoffLimit with restartPolicy Never). */
@@ -126,7 +128,8 @@ function envList(env: Record<string, string>): V1EnvVar[] {
 function userContainer(c: Pipeline['spec']['containers'][number], input: PipelinePodInput): V1Container {
   const { settings } = input;
   const raw = c as Record<string, unknown>;
-  const own = (c.env ?? []).filter((e) => !(e.name in input.baseEnv)) as V1EnvVar[];
+  const managed = { ...input.traceEnv, ...input.baseEnv };
+  const own = (c.env ?? []).filter((e) => !(e.name in managed)) as V1EnvVar[];
   const container: V1Container = {
     name: c.name!,
     image: c.image!,
@@ -135,7 +138,7 @@ function userContainer(c: Pipeline['spec']['containers'][number], input: Pipelin
     ...(c.args ? { args: c.args } : {}),
     // The kubelet resolves value/secretKeyRef/configMapKeyRef/envFrom: no secret value passes
     // through the worker or Temporal. KRATIX_* come last so a container cannot fake them.
-    env: [...own, ...envList(input.baseEnv)],
+    env: [...own, ...envList(managed)],
     ...(c.envFrom ? { envFrom: c.envFrom as V1Container['envFrom'] } : {}),
     volumeMounts: [
       ...((c.volumeMounts ?? []) as unknown as V1VolumeMount[]),
@@ -206,6 +209,7 @@ export function buildPipelinePod(input: PipelinePodInput): V1Pod {
           ...KRATIX_MOUNTS(input.withMetadata),
         ],
         settings,
+        envList(input.traceEnv ?? {}),
       ),
       ...pipeline.spec.containers.map((c) => userContainer(c, input)),
     ],
@@ -213,6 +217,7 @@ export function buildPipelinePod(input: PipelinePodInput): V1Pod {
       helperContainer(COLLECT_CONTAINER, ['collect'], KRATIX_MOUNTS(input.withMetadata), settings, [
         { name: 'KRATIX_RESULT_SECRET', value: name },
         { name: 'KRATIX_RESULT_LIMIT_BYTES', value: String(settings.resultLimitBytes) },
+        ...envList(input.traceEnv ?? {}),
       ]),
     ],
   };

@@ -104,7 +104,7 @@ export interface PromiseSpec {
   dependencies?: KubeObject[];
   destinationSelectors?: { matchLabels?: Record<string, string> }[];
   workflows?: {
-    config?: { reconciliationInterval?: string; pipelineTimeout?: string };
+    config?: { reconciliationInterval?: string; pipelineTimeout?: string; pipelineNamespace?: string };
     resource?: WorkflowPair;
     promise?: WorkflowPair;
   };

@@ -26,6 +26,11 @@ export function validatePromise(promise: KratixPromise): string[] {
     }
     problems.push(...validatePipelines(pipelines, where));
   }
+  const pipelineNamespace = spec.workflows?.config?.pipelineNamespace;
+  if (pipelineNamespace && (!DNS_LABEL.test(pipelineNamespace) || pipelineNamespace.length > 63))
+    problems.push(
+      `spec.workflows.config.pipelineNamespace "${pipelineNamespace}" is not a valid namespace name (lower-case letters, digits and '-', at most 63)`,
+    );
   if (spec.api !== undefined) problems.push(...validateApi(spec.api));
   problems.push(...promisePermissionProblems(promise));
   return problems;

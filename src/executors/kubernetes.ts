@@ -68,6 +68,7 @@ export class KubernetesExecutor implements PipelineExecutor {
       runKey: req.runKey,
       workflowId: req.workflowId,
       baseEnv: req.baseEnv,
+      traceEnv: req.traceEnv,
       withMetadata: req.withMetadata,
       attempt,
       settings: { ...req.settings, helperImage: this.opts.helperImage },

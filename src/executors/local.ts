@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Kube } from '../kube/client.js';
 import { resolveContainerEnv } from '../kube/env.js';
 import { serviceAccountKubeconfig } from '../kube/identity.js';
 import { readPipelineDirs } from './pipeline-files.js';
+import { spawner, SpawnError } from '../spawner/spawner.js';
 import type { PipelineExecutor, PipelineRunOutcome, PipelineRunRequest } from './types.js';
 
 /** One container of a pipeline run, resolved: command line and complete environment. */
-interface ContainerRun {
+export interface ContainerRun {
   name: string;
   image: string;
   /** command + args; empty when the container relies on its image's entrypoint. */
@@ -73,12 +73,13 @@ export class LocalExecutor implements PipelineExecutor {
         name: c.name!,
         image: c.image!,
         argv: [...(c.command ?? []), ...(c.args ?? [])],
-        env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.baseEnv },
+        env: { ...(await resolveContainerEnv(this.kube, req.namespace, c)), ...req.traceEnv, ...req.baseEnv },
       })),
     );
     const kubeconfig = await serviceAccountKubeconfig(this.kube, {
       name: req.serviceAccount,
       namespace: req.namespace,
+      cacheKey: req.identityKey,
     });
     try {
       return await this.runContainers(req, containers, kubeconfig);
@@ -137,69 +138,78 @@ export class LocalExecutor implements PipelineExecutor {
     logFile: string,
     req: PipelineRunRequest,
   ): Promise<number | null> {
-    const args = [
-      '--tmpfs',
-      '/',
-      ...HOST_DIRS.filter(existsSync).flatMap((d) => ['--ro-bind', d, d]),
-      '--proc',
-      '/proc',
-      '--dev',
-      '/dev',
-      '--tmpfs',
-      '/tmp',
-      '--bind',
-      dirs.input,
-      '/kratix/input',
-      '--bind',
-      dirs.output,
-      '/kratix/output',
-      ...(req.withMetadata ? ['--bind', dirs.metadata, '/kratix/metadata'] : []),
-      '--ro-bind',
-      dirs.kubeconfig,
-      '/run/kratix/kubeconfig',
-      ...(this.opts.kubectl ? ['--ro-bind', this.opts.kubectl, '/run/kratix/bin/kubectl'] : []),
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--unshare-uts',
-      '--die-with-parent',
-      '--new-session',
-      '--chdir',
-      '/kratix',
-      '--clearenv',
-      ...Object.entries({
-        PATH: SANDBOX_PATH,
-        HOME: '/tmp',
-        KUBECONFIG: '/run/kratix/kubeconfig',
-        ...c.env,
-      }).flatMap(([k, v]) => ['--setenv', k, v]),
-      '--',
-      ...c.argv,
-    ];
-    const fd = openSync(logFile, 'a');
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.opts.bwrap ?? 'bwrap', args, { stdio: ['ignore', fd, fd] });
-      closeSync(fd);
-      const kill = () => child.kill('SIGKILL');
-      req.signal.addEventListener('abort', kill, { once: true });
-      child.once('error', (err) => {
-        req.signal.removeEventListener('abort', kill);
-        reject(
-          (err as NodeJS.ErrnoException).code === 'ENOENT'
+    const args = sandboxArgs(dirs, c, { withMetadata: req.withMetadata, kubectl: this.opts.kubectl });
+    return spawner
+      .run({
+        file: this.opts.bwrap ?? 'bwrap',
+        args,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        outputFile: logFile,
+        signal: req.signal,
+      })
+      .then(
+        (r) => r.code ?? (r.signal ? 128 : null),
+        (err: unknown) => {
+          throw err instanceof SpawnError && err.code === 'ENOENT'
             ? new Error(
                 'bubblewrap (bwrap) is not installed: the local executor needs it (Debian: apt-get install bubblewrap)',
               )
-            : err,
-        );
-      });
-      child.once('exit', (code, signal) => {
-        req.signal.removeEventListener('abort', kill);
-        resolve(code ?? (signal ? 128 : null));
-      });
-    });
+            : err;
+        },
+      );
   }
 }
 
-interface RunDirs {
+/**
+ * bubblewrap arguments that run `c` with `/kratix/{input,output,metadata}` bound to the run's
+ * directories, the host read-only, private /tmp, PID/IPC/UTS namespaces and only `c.env` set.
+ */
+export function sandboxArgs(
+  dirs: RunDirs,
+  c: Pick<ContainerRun, 'argv' | 'env'>,
+  opts: { withMetadata: boolean; kubectl?: string },
+): string[] {
+  return [
+    '--tmpfs',
+    '/',
+    ...HOST_DIRS.filter(existsSync).flatMap((d) => ['--ro-bind', d, d]),
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--bind',
+    dirs.input,
+    '/kratix/input',
+    '--bind',
+    dirs.output,
+    '/kratix/output',
+    ...(opts.withMetadata ? ['--bind', dirs.metadata, '/kratix/metadata'] : []),
+    '--ro-bind',
+    dirs.kubeconfig,
+    '/run/kratix/kubeconfig',
+    ...(opts.kubectl ? ['--ro-bind', opts.kubectl, '/run/kratix/bin/kubectl'] : []),
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--die-with-parent',
+    '--new-session',
+    '--chdir',
+    '/kratix',
+    '--clearenv',
+    ...Object.entries({
+      PATH: SANDBOX_PATH,
+      HOME: '/tmp',
+      KUBECONFIG: '/run/kratix/kubeconfig',
+      ...c.env,
+    }).flatMap(([k, v]) => ['--setenv', k, v]),
+    '--',
+    ...c.argv,
+  ];
+}
+
+export interface RunDirs {
   input: string;
   output: string;
   metadata: string;

@@ -16,8 +16,18 @@ export interface PipelineRunRequest {
   /** Where the pipeline runs and the ServiceAccount it runs as (already applied with its RBAC). */
   namespace: string;
   serviceAccount: string;
+  /**
+   * Changes when the ServiceAccount may have been re-created (the Promise's uid): credentials an
+   * executor cached for the ServiceAccount are reused only under the same key.
+   */
+  identityKey?: string;
   /** KRATIX_* variables (DESIGN §3). Container env/envFrom come from the Pipeline. */
   baseEnv: Record<string, string>;
+  /**
+   * KRATIX_TRACE_PARENT (and KRATIX_TRACE_STATE) of the pipeline's span, for every container, as
+   * upstream Kratix passes them; empty when tracing is off.
+   */
+  traceEnv?: Record<string, string>;
   objectYaml: string;
   /** Whether /kratix/metadata is provided (configure only). */
   withMetadata: boolean;

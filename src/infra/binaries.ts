@@ -13,7 +13,9 @@ export type InfraBinary =
   | 'kubelet'
   | 'kube-controller-manager'
   | 'kube-scheduler'
-  | 'kube-proxy';
+  | 'kube-proxy'
+  // The OTLP receiver of the tracing test: `scripts/build-infra.sh otelcol` (setup.sh --test).
+  | 'otelcol';
 
 /** What a node (kubelet + its control-plane companions) needs beyond the control plane. */
 export const NODE_BINARIES: readonly InfraBinary[] = [
@@ -32,6 +34,7 @@ const ENV_OVERRIDE: Record<InfraBinary, string> = {
   'kube-controller-manager': 'KUBE_CONTROLLER_MANAGER_BIN',
   'kube-scheduler': 'KUBE_SCHEDULER_BIN',
   'kube-proxy': 'KUBE_PROXY_BIN',
+  otelcol: 'OTELCOL_BIN',
 };
 
 const VERSION_KEY: Record<InfraBinary, string> = {
@@ -43,6 +46,7 @@ const VERSION_KEY: Record<InfraBinary, string> = {
   'kube-controller-manager': 'KUBERNETES_VERSION',
   'kube-scheduler': 'KUBERNETES_VERSION',
   'kube-proxy': 'KUBERNETES_VERSION',
+  otelcol: 'OTELCOL_VERSION',
 };
 
 const repoRoot = PACKAGE_ROOT;
@@ -99,7 +103,11 @@ export function resolveBinary(name: InfraBinary): string {
   const fromPath = onPath(name);
   if (fromPath && (name === 'kubectl' || process.env.KRATIX_TEMPORAL_ALLOW_PATH_BINARIES === '1'))
     return fromPath;
-  const setup = NODE_BINARIES.includes(name) ? "'bash scripts/setup.sh --node'" : "'npm run setup'";
+  const setup = NODE_BINARIES.includes(name)
+    ? "'bash scripts/setup.sh --node'"
+    : name === 'otelcol'
+      ? "'bash scripts/setup.sh --test'"
+      : "'npm run setup'";
   throw new Error(
     `${name} ${version} not found. Run ${setup} (builds it from Go modules into ${path.dirname(cached)}), ` +
       `or set ${envVar} to an existing ${name} binary.`,

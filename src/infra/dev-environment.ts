@@ -25,6 +25,8 @@ export interface DevEnvironmentOptions {
   persist?: boolean;
   /** Also run a real node (kubelet + containerd, see node.ts) in `<dir>/node`; needs root. */
   node?: boolean;
+  /** The dev server's Web UI decodes payloads with this codec endpoint (`dev --encrypt-payloads`). */
+  uiCodecEndpoint?: string;
   onCrash?: (name: string, code: number | null) => void;
 }
 
@@ -69,6 +71,7 @@ async function startRestartingTemporal(
       dir,
       dbFile,
       namespace: opts.temporalNamespace,
+      uiCodecEndpoint: opts.uiCodecEndpoint,
       ...(ports ? { ports } : {}),
       onCrash: (name, code) => {
         if (stopped) return;
@@ -140,6 +143,7 @@ export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<
             dir: path.join(opts.dir, 'temporal'),
             dbFile: opts.persist ? 'temporal.sqlite' : undefined,
             namespace: opts.temporalNamespace,
+            uiCodecEndpoint: opts.uiCodecEndpoint,
             onCrash: opts.onCrash,
           }),
   ]);

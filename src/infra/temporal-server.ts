@@ -38,6 +38,8 @@ export interface TemporalServerOptions {
    * times out.
    */
   listenAll?: boolean;
+  /** The Web UI decodes payloads with this remote codec (`kratix-temporal codec-server`). */
+  uiCodecEndpoint?: string;
   onCrash?: (name: string, code: number | null) => void;
 }
 
@@ -64,6 +66,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     '--dynamic-config-value=frontend.enableUpdateWorkflowExecution=true',
     ...SEARCH_ATTRIBUTE_NAMES.map((name) => `--search-attribute=${name}=Keyword`),
   ];
+  if (opts.uiCodecEndpoint) args.push(`--ui-codec-endpoint=${opts.uiCodecEndpoint}`);
   if (opts.dbFile) args.push(`--db-filename=${path.resolve(opts.dir, opts.dbFile)}`);
   const group = new ProcessGroup((p, code) => opts.onCrash?.(p.name, code));
   group.start('temporal', bin, args, { logFile: path.join(opts.dir, 'temporal.log') });

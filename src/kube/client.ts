@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
+import type { ReadCache } from './read-cache.js';
 
 /**
  * A KubeConfig whose API clients share keep-alive connections. client-node 1.x builds a new
@@ -55,6 +56,8 @@ export class PooledKubeConfig extends k8s.KubeConfig {
 
 /** API clients built once per process from one KubeConfig. */
 export class Kube {
+  /** Watch-backed reads of platform objects (the worker sets this; see read-cache.ts). */
+  reads?: ReadCache;
   readonly core: k8s.CoreV1Api;
   readonly rbac: k8s.RbacAuthorizationV1Api;
   readonly custom: k8s.CustomObjectsApi;

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import { stringify } from 'yaml';
 import type { PipelineIdentity } from '../core/pipeline-factory.js';
 import { isConflict, isNotFound, type Kube } from './client.js';
@@ -76,21 +78,78 @@ export async function applyPipelineIdentity(
 }
 
 /**
+ * Identities this process applied recently, by content: every Resource of a Promise in a namespace
+ * shares its pipelines' identity, so the ServiceAccount and RBAC are applied once per few minutes,
+ * not once per run. The key includes the Promise's uid: a re-created Promise applies again.
+ */
+const appliedIdentities = new LRUCache<string, true>({ max: 10_000, ttl: 5 * 60_000 });
+
+export async function applyPipelineIdentityOnce(
+  kube: Kube,
+  id: PipelineIdentity,
+  promiseUid: string | undefined,
+): Promise<void> {
+  const key = createHash('sha256')
+    .update(JSON.stringify([promiseUid, id]))
+    .digest('hex');
+  if (appliedIdentities.get(key)) return;
+  await applyPipelineIdentity(kube, id);
+  appliedIdentities.set(key, true);
+}
+
+/** Something removed identities (a Promise deleted or changed): apply them again next time. */
+export function forgetAppliedIdentities(): void {
+  appliedIdentities.clear();
+  tokens.clear();
+}
+
+/** A token is reused while at least this much of its life is left (pipelines run with it). */
+const TOKEN_MIN_REMAINING_MS = 45 * 60_000;
+const tokens = new LRUCache<string, { token: string; expiresAt: number }>({ max: 10_000 });
+
+/**
+ * A TokenRequest token for the ServiceAccount. With a `cacheKey` (which changes whenever the
+ * ServiceAccount may have been re-created) it is reused while it has ≥ 45 minutes left.
+ */
+async function serviceAccountToken(
+  kube: Kube,
+  sa: { name: string; namespace: string; cacheKey?: string },
+  expirationSeconds: number,
+): Promise<string> {
+  const key = sa.cacheKey === undefined ? undefined : `${sa.namespace}/${sa.name}/${sa.cacheKey}`;
+  const cached = key === undefined ? undefined : tokens.get(key);
+  if (cached && cached.expiresAt - Date.now() >= TOKEN_MIN_REMAINING_MS) return cached.token;
+  let tr;
+  try {
+    tr = await kube.core.createNamespacedServiceAccountToken({
+      name: sa.name,
+      namespace: sa.namespace,
+      body: { spec: { audiences: [], expirationSeconds } },
+    });
+  } catch (err) {
+    // The ServiceAccount is gone (e.g. removed by hand): the next attempt applies it again.
+    if (isNotFound(err)) forgetAppliedIdentities();
+    throw err;
+  }
+  const token = tr.status?.token;
+  if (!token) throw new Error(`TokenRequest for ${sa.namespace}/${sa.name} returned no token`);
+  const expiresAt = tr.status?.expirationTimestamp
+    ? new Date(tr.status.expirationTimestamp).getTime()
+    : Date.now() + expirationSeconds * 1000;
+  if (key !== undefined) tokens.set(key, { token, expiresAt });
+  return token;
+}
+
+/**
  * A kubeconfig that authenticates as the ServiceAccount with a short-lived TokenRequest token,
  * pointing at the same API server as `kube`. Written only to the run directory, never logged.
  */
 export async function serviceAccountKubeconfig(
   kube: Kube,
-  sa: { name: string; namespace: string },
+  sa: { name: string; namespace: string; cacheKey?: string },
   expirationSeconds = 3600,
 ): Promise<string> {
-  const tr = await kube.core.createNamespacedServiceAccountToken({
-    name: sa.name,
-    namespace: sa.namespace,
-    body: { spec: { audiences: [], expirationSeconds } },
-  });
-  const token = tr.status?.token;
-  if (!token) throw new Error(`TokenRequest for ${sa.namespace}/${sa.name} returned no token`);
+  const token = await serviceAccountToken(kube, sa, expirationSeconds);
   const cluster = kube.kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   let caData = cluster.caData;

@@ -7,7 +7,17 @@ import type { PipelinePermissionsPolicy } from '../core/permissions.js';
 
 const promiseApi = { group: KRATIX_GROUP, version: KRATIX_VERSION, plural: 'promises' };
 
-export async function readPromise(kube: Kube, name: string): Promise<KratixPromise | undefined> {
+/**
+ * A Promise by name: from the worker's watch cache when it has it (`fresh` skips the cache), else
+ * from the API server.
+ */
+export async function readPromise(
+  kube: Kube,
+  name: string,
+  { fresh = false } = {},
+): Promise<KratixPromise | undefined> {
+  const cached = fresh ? undefined : kube.reads?.promise(name);
+  if (cached && cached !== 'unknown') return cached;
   try {
     return (await kube.custom.getClusterCustomObject({ ...promiseApi, name })) as KratixPromise;
   } catch (err) {

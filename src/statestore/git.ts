@@ -1,8 +1,21 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { context, trace, type Context } from '@opentelemetry/api';
+import type { TreeChange, TreeReader } from '../core/destination-layout.js';
+import { spawner } from '../spawner/spawner.js';
+import { withSpan } from '../tracing.js';
 
 /** Credentials from a GitStateStore's Secret. Kept in memory and in git's environment only. */
 export interface GitCredentials {
@@ -28,6 +41,12 @@ export interface WriteRequest {
   dir: string;
   files: FileToWrite[];
   message: string;
+  /**
+   * Instead of replacing `dir` with `files`: what to change under `dir`, computed from the files
+   * there now. Called after the clone is synced and in queue order, so writers that share files
+   * (a Destination's aggregated file, its `.kratix` state files) see each other's changes.
+   */
+  apply?: (tree: TreeReader) => TreeChange;
 }
 
 /** A git failure with a message safe to show (credentials never appear in git's output here). */
@@ -36,6 +55,8 @@ export class GitError extends Error {
   constructor(
     message: string,
     readonly kind: 'auth' | 'hostkey' | 'unreachable' | 'rejected' | 'other',
+    /** What the command printed on stdout (never credentials: they are not in git's output). */
+    readonly stdout = '',
   ) {
     super(message);
   }
@@ -46,6 +67,8 @@ interface Pending {
   req: WriteRequest;
   resolve: (r: { commit?: string }) => void;
   reject: (err: unknown) => void;
+  /** The writer's trace context: a batch's span is a child of the first and links the others. */
+  ctx: Context;
 }
 
 /** Most writes folded into one commit: bounds commit message size and the blast radius of a bad file. */
@@ -90,7 +113,12 @@ export class GitWriter {
 
   /** git with credentials supplied through GIT_ASKPASS / GIT_SSH_COMMAND, never the URL or argv. */
   private async git(repo: GitRepo, cwd: string | undefined, args: string[]): Promise<string> {
-    const secretsDir = mkdtempSync(path.join(tmpdir(), 'kratix-git-'));
+    const c = repo.credentials;
+    const needsSecrets =
+      c?.username !== undefined || c?.password !== undefined || c?.sshPrivateKey !== undefined;
+    // Credentials go to a private directory that lives only as long as the command; without any,
+    // an empty HOME shared by all commands keeps the user's git config out.
+    const secretsDir = needsSecrets ? mkdtempSync(path.join(tmpdir(), 'kratix-git-')) : this.emptyHome();
     try {
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -105,7 +133,6 @@ export class GitWriter {
         GIT_COMMITTER_NAME: 'kratix-temporal',
         GIT_COMMITTER_EMAIL: 'kratix-temporal@localhost',
       };
-      const c = repo.credentials;
       if (c?.username !== undefined || c?.password !== undefined) {
         const askpass = path.join(secretsDir, 'askpass.sh');
         writeFileSync(
@@ -127,21 +154,30 @@ export class GitWriter {
         // Strict host key checking always (gitRepoFor insists on knownHosts); BatchMode: never prompt.
         env.GIT_SSH_COMMAND = `ssh -F /dev/null -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${known} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes`;
       }
-      return await new Promise((resolve, reject) => {
-        execFile(
-          'git',
-          args,
-          { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
-          (err, stdout, stderr) => {
-            if (!err) return resolve(stdout);
-            const { kind, detail } = classifyGitFailure(String(stderr || err.message));
-            reject(new GitError(`git ${args[0]} failed: ${detail}`, kind));
-          },
-        );
-      });
+      let r;
+      try {
+        r = await spawner.run({ file: 'git', args, cwd, env, timeoutMs: 120_000 });
+      } catch (err) {
+        const { kind, detail } = classifyGitFailure((err as Error).message);
+        throw new GitError(`git ${args[0]} failed: ${detail}`, kind);
+      }
+      if (r.code === 0) return r.stdout;
+      const why = r.timedOut ? 'timed out after 120 s' : r.stderr || `exit code ${r.code ?? r.signal}`;
+      const { kind, detail } = classifyGitFailure(why);
+      throw new GitError(`git ${args[0]} failed: ${detail}`, kind, r.stdout);
     } finally {
-      rmSync(secretsDir, { recursive: true, force: true });
+      if (needsSecrets) rmSync(secretsDir, { recursive: true, force: true });
     }
+  }
+
+  private home?: string;
+
+  private emptyHome(): string {
+    if (!this.home) {
+      this.home = `${this.cacheDir}.home`;
+      mkdirSync(this.home, { recursive: true });
+    }
+    return this.home;
   }
 
   /** Checks that the repository answers with these credentials (git ls-remote). */
@@ -228,7 +264,7 @@ export class GitWriter {
     if (!q) this.queues.set(key, (q = { pending: [], running: false }));
     const queue = q;
     return new Promise((resolve, reject) => {
-      queue.pending.push({ repo, req, resolve, reject });
+      queue.pending.push({ repo, req, resolve, reject, ctx: context.active() });
       if (!queue.running) void this.drain(key, queue);
     });
   }
@@ -240,10 +276,25 @@ export class GitWriter {
         const batch = q.pending.splice(0, MAX_BATCH);
         try {
           // The newest request carries the newest credentials (e.g. after a Secret was fixed).
-          const result = await this.writeBatch(
-            batch.at(-1)!.repo,
-            dir,
-            batch.map((b) => b.req),
+          const result = await withSpan(
+            'statestore write',
+            {
+              parent: batch[0]!.ctx,
+              links: batch
+                .slice(1)
+                .flatMap((b) => trace.getSpanContext(b.ctx) ?? [])
+                .map((sc) => ({ context: sc })),
+              attributes: { 'kratix.statestore.kind': 'git', 'kratix.statestore.writes': batch.length },
+            },
+            async (span) => {
+              const r = await this.writeBatch(
+                batch.at(-1)!.repo,
+                dir,
+                batch.map((b) => b.req),
+              );
+              span.setAttribute('kratix.statestore.commit', r.commit ?? '');
+              return r;
+            },
           );
           for (const b of batch) b.resolve(result);
         } catch (err) {
@@ -255,12 +306,42 @@ export class GitWriter {
     }
   }
 
+  /**
+   * Clones whose branch is the remote branch as of this process's last push to it. A write to one
+   * of them skips the fetch and reset (five git commands) and pushes straight away: if someone else
+   * pushed meanwhile the push is rejected, and the write syncs and tries again.
+   */
+  private readonly current = new Set<string>();
+
   private async writeBatch(repo: GitRepo, dir: string, reqs: WriteRequest[]): Promise<{ commit?: string }> {
+    try {
+      return await this.writeBatchAttempts(repo, dir, reqs);
+    } catch (err) {
+      this.current.delete(dir);
+      throw err;
+    }
+  }
+
+  private async writeBatchAttempts(
+    repo: GitRepo,
+    dir: string,
+    reqs: WriteRequest[],
+  ): Promise<{ commit?: string }> {
     for (let attempt = 1; ; attempt++) {
-      await this.syncOrReclone(repo, dir);
+      const optimistic = this.current.delete(dir);
+      if (!optimistic) await this.syncOrReclone(repo, dir);
       for (const req of reqs) {
         const target = path.join(dir, req.dir);
+        // A change may work at the repository's root (a Destination with path "."); a replace may not.
+        if (req.apply && path.resolve(target) === path.resolve(dir)) {
+          applyChange(path.resolve(dir), req.apply(treeAt(path.resolve(dir))));
+          continue;
+        }
         if (!target.startsWith(dir + path.sep)) throw new GitError(`invalid path ${req.dir}`, 'other');
+        if (req.apply) {
+          applyChange(target, req.apply(treeAt(target)));
+          continue;
+        }
         rmSync(target, { recursive: true, force: true });
         for (const f of req.files) {
           const file = path.join(target, f.path);
@@ -271,21 +352,97 @@ export class GitWriter {
         }
       }
       await this.git(repo, dir, ['add', '-A', '--', '.']);
-      const status = await this.git(repo, dir, ['status', '--porcelain']);
-      if (!status.trim()) return {};
       const message =
         reqs.length === 1
           ? reqs[0]!.message
           : `kratix-temporal: ${reqs.length} updates\n\n${reqs.map((r) => `- ${r.message}`).join('\n')}`;
-      await this.git(repo, dir, ['commit', '-q', '-m', message]);
-      try {
-        await this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]);
-      } catch (err) {
+      const committed = await withSpan(
+        'git commit',
+        { attributes: { 'kratix.statestore.branch': repo.branch } },
+        async (span) => {
+          const changed = await this.commitIfChanged(repo, dir, message);
+          span.setAttribute('kratix.statestore.changed', changed);
+          return changed;
+        },
+      );
+      if (!committed) {
+        // Unchanged here; unless the clone was not synced and the remote moved on, nothing to do.
+        if (optimistic && !(await this.remoteIsAt(repo, dir))) continue;
+        this.current.add(dir);
+        return {};
+      }
+      const [pushed, head] = await Promise.allSettled([
+        withSpan(
+          'git push',
+          { attributes: { 'kratix.statestore.branch': repo.branch, 'kratix.statestore.attempt': attempt } },
+          () => this.git(repo, dir, ['push', '-q', 'origin', `HEAD:refs/heads/${repo.branch}`]),
+        ),
+        this.git(repo, dir, ['rev-parse', 'HEAD']),
+      ]);
+      if (pushed.status === 'rejected') {
+        const err: unknown = pushed.reason;
         // Someone else pushed first: start again from their commit.
         if (err instanceof GitError && err.kind === 'rejected' && attempt < 20) continue;
         throw err;
       }
-      return { commit: (await this.git(repo, dir, ['rev-parse', 'HEAD'])).trim() };
+      if (head.status === 'rejected') throw head.reason;
+      this.current.add(dir);
+      return { commit: head.value.trim() };
     }
+  }
+
+  /** Commits the index; false when there was nothing to commit (one git command either way). */
+  private async commitIfChanged(repo: GitRepo, dir: string, message: string): Promise<boolean> {
+    try {
+      await this.git(repo, dir, ['commit', '-q', '-m', message]);
+      return true;
+    } catch (err) {
+      // `git commit` exits 1 and says so on stdout when the index matches HEAD.
+      if (err instanceof GitError && /nothing to commit|no changes added/.test(err.stdout)) return false;
+      throw err;
+    }
+  }
+
+  /** Whether the remote branch is still the commit the clone has. */
+  private async remoteIsAt(repo: GitRepo, dir: string): Promise<boolean> {
+    const [remote, local] = await Promise.all([
+      this.git(repo, dir, ['ls-remote', '--heads', 'origin', repo.branch]),
+      this.git(repo, dir, ['rev-parse', 'HEAD']).catch(() => ''),
+    ]);
+    const head = local.trim();
+    return head !== '' && remote.split(/\s/)[0] === head;
+  }
+}
+
+/** Paths under `root` only: a change never reaches outside its Destination. */
+function inside(root: string, rel: string): string {
+  const p = path.join(root, rel);
+  if (!p.startsWith(root + path.sep) || path.relative(root, p).split(path.sep).includes('.git'))
+    throw new GitError(`invalid output file path ${rel}`, 'other');
+  return p;
+}
+
+function treeAt(root: string): TreeReader {
+  return {
+    read: (rel) => {
+      const p = inside(root, rel);
+      return existsSync(p) && statSync(p).isFile() ? readFileSync(p, 'utf8') : undefined;
+    },
+    list: (rel) => {
+      const p = inside(root, rel);
+      if (!existsSync(p) || !statSync(p).isDirectory()) return [];
+      return readdirSync(p, { withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => e.name);
+    },
+  };
+}
+
+function applyChange(root: string, change: TreeChange): void {
+  for (const rel of change.remove) rmSync(inside(root, rel), { recursive: true, force: true });
+  for (const f of change.write) {
+    const file = inside(root, f.path);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, f.content);
   }
 }

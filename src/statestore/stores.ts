@@ -19,7 +19,10 @@ export class StateStoreError extends Error {
 
 const coords = (plural: string) => ({ group: KRATIX_GROUP, version: KRATIX_VERSION, plural });
 
-export async function listDestinations(kube: Kube): Promise<DestinationObject[]> {
+/** Every Destination: from the worker's watch cache when it has them (`fresh` skips it). */
+export async function listDestinations(kube: Kube, { fresh = false } = {}): Promise<DestinationObject[]> {
+  const cached = fresh ? undefined : kube.reads?.list<DestinationObject>('destinations');
+  if (cached && cached !== 'unknown') return cached;
   const list = (await kube.custom.listClusterCustomObject(coords('destinations'))) as {
     items: DestinationObject[];
   };
@@ -39,6 +42,8 @@ export function destinationPath(d: DestinationObject): string {
 }
 
 export async function readGitStateStore(kube: Kube, name: string): Promise<GitStateStoreObject | undefined> {
+  const cached = kube.reads?.get<GitStateStoreObject>('gitstatestores', name);
+  if (cached && cached !== 'unknown') return cached;
   try {
     return (await kube.custom.getClusterCustomObject({
       ...coords('gitstatestores'),

@@ -9,6 +9,9 @@ import {
   type ConfigDataSource,
 } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { AesGcmPayloadCodec } from './payload-codec.js';
+import { PayloadKeyError, PayloadKeyRing, type PayloadKeySetting } from './payload-keys.js';
 
 /**
  * How kratix-temporal reaches Temporal, decided once: address, namespace, TLS (server CA, server
@@ -75,6 +78,8 @@ export interface TemporalConnectionConfig {
   apiKey?: Secret;
   /** gRPC metadata sent with every call (`TEMPORAL_GRPC_META_<NAME>`). */
   metadata?: Secret<Record<string, string>>;
+  /** Encrypt payloads with the keys here (src/temporal/payload-keys.ts); absent: payloads in clear. */
+  payloadKeys?: PayloadKeySetting;
 }
 
 /** The CLI flags (`withTemporal` in src/cli/main.ts); `undefined`: not given. */
@@ -88,6 +93,8 @@ export interface TemporalConnectionFlags {
   temporalTlsCa?: string;
   temporalTlsServerName?: string;
   temporalApiKey?: string;
+  /** `--payload-key-dir`: encrypt payloads with these keys. */
+  payloadKeyDir?: string;
 }
 
 /** Each setting's flag and environment variables, highest precedence first. */
@@ -101,6 +108,7 @@ export const TEMPORAL_SETTINGS = {
   serverCa: { flag: '--temporal-tls-ca', env: ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'] },
   serverName: { flag: '--temporal-tls-server-name', env: ['TEMPORAL_TLS_SERVER_NAME'] },
   apiKey: { flag: '--temporal-api-key', env: ['TEMPORAL_API_KEY'] },
+  payloadKeys: { flag: '--payload-key-dir', env: ['KRATIX_TEMPORAL_PAYLOAD_KEYS'] },
 } as const;
 
 type SettingName = keyof typeof TEMPORAL_SETTINGS;
@@ -210,6 +218,7 @@ export function resolveTemporalConnection(
       `TLS is turned off (${explicitTls.from}) but ${tlsGiven.from} sets a TLS setting`,
     );
   const tlsOn = explicitTls?.on ?? (tlsGiven !== undefined || apiKey !== undefined);
+  const payloadKeys = pick('payloadKeys', flags.payloadKeyDir, undefined);
 
   return {
     address,
@@ -219,6 +228,7 @@ export function resolveTemporalConnection(
     ...(profile.grpcMeta && Object.keys(profile.grpcMeta).length
       ? { metadata: new Secret(profile.grpcMeta, 'TEMPORAL_GRPC_META_*') }
       : {}),
+    ...(payloadKeys ? { payloadKeys: { path: payloadKeys.value, from: payloadKeys.from } } : {}),
   };
 }
 
@@ -332,7 +342,38 @@ export function describeTemporalConnection(config: TemporalConnectionConfig): st
     parts.push(`TLS: ${tlsParts.join(', ')}`);
   }
   if (config.apiKey) parts.push(`API key from ${config.apiKey.from}`);
+  if (config.payloadKeys) parts.push(`payloads encrypted with the keys in ${config.payloadKeys.path}`);
   return `${parts.join(', ')})`;
+}
+
+/** One key ring per key setting and process: clients made per activity do not re-read the keys. */
+const keyRings = new Map<string, PayloadKeyRing>();
+
+/** The payload codec of `config`: encryption with its keys, or undefined (payloads in clear). */
+export function temporalPayloadCodec(config: TemporalConnectionConfig): AesGcmPayloadCodec | undefined {
+  const setting = config.payloadKeys;
+  if (!setting) return undefined;
+  let ring = keyRings.get(setting.path);
+  if (!ring) {
+    try {
+      ring = new PayloadKeyRing(setting);
+    } catch (err) {
+      if (err instanceof PayloadKeyError) throw new TemporalConfigError(err.message);
+      throw err;
+    }
+    keyRings.set(setting.path, ring);
+  }
+  return new AesGcmPayloadCodec(ring);
+}
+
+/**
+ * The data converter every client and worker of `config` uses (`dataConverter` of `new Client`,
+ * `Worker.create`, `Worker.runReplayHistories`): the SDK default, plus payload encryption when
+ * keys are set.
+ */
+export function temporalDataConverter(config: TemporalConnectionConfig): DataConverter {
+  const codec = temporalPayloadCodec(config);
+  return codec ? { payloadCodecs: [codec] } : {};
 }
 
 /** A @temporalio/client connection (controller, install, replay, activities, tests). */

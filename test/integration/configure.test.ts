@@ -116,6 +116,8 @@ ls /kratix > /tmp/ls && echo "  KRATIX_DIRS: \\"$(tr '\\n' ' ' < /tmp/ls)\\"" >>
       KRATIX_CRD_PLURAL: api.plural,
       KRATIX_CLUSTER_SCOPED: 'false',
       KRATIX_DIRS: 'input metadata output ',
+      // The test run traces (a real OTLP receiver): the pipeline's span, as upstream passes it.
+      KRATIX_TRACE_PARENT: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
     });
   });
 });

@@ -93,7 +93,9 @@ describe('durability: a worker killed right after a container exits', () => {
                   // Leaves one ConfigMap per execution and the output file, then exits.
                   first: `kubectl create configmap "ran-$KRATIX_OBJECT_NAME-$(date +%s%N)" -n "$KRATIX_OBJECT_NAMESPACE" >/dev/null
 printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: %s\\n' "$KRATIX_OBJECT_NAME" > /kratix/output/cm.yaml`,
-                  second: 'sleep 4; echo "second: done" > /kratix/metadata/status.yaml',
+                  // Its marker says the first container has exited and its progress was recorded.
+                  second: `kubectl create configmap "second-$KRATIX_OBJECT_NAME-$(date +%s%N)" -n "$KRATIX_OBJECT_NAMESPACE" >/dev/null
+sleep 4; echo "second: done" > /kratix/metadata/status.yaml`,
                 },
                 {
                   rbac: {
@@ -117,12 +119,14 @@ printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: %s\\n' "$KRATIX_O
     const names = ['a', 'b', 'c'];
     for (const n of names) await rs.create(n, {});
     const core = testKubeConfig().makeApiClient(k8s.CoreV1Api);
-    const ran = async (n: string) =>
+    const count = async (prefix: string) =>
       (await core.listNamespacedConfigMap({ namespace: ns })).items.filter((c) =>
-        c.metadata?.name?.startsWith(`ran-${n}-`),
+        c.metadata?.name?.startsWith(prefix),
       ).length;
-    // The moment the first container of one Resource has finished: kill the worker.
-    await waitUntil('a first container finished', async () => (await ran('a')) === 1, 60_000);
+    const ran = (n: string) => count(`ran-${n}-`);
+    // The moment the first container of one Resource has finished (the next one started): kill the
+    // worker. (Its ConfigMap alone is too early: on a loaded machine the container may still run.)
+    await waitUntil('a first container finished', async () => (await count('second-a-')) >= 1, 60_000);
     const pid = Number(readFileSync(process.env.KRATIX_TEST_WORKER_PID_FILE!, 'utf8'));
     process.kill(pid, 'SIGKILL');
 

@@ -34,6 +34,7 @@ describe('examples/redis, driven with kubectl as the README shows', () => {
     expect(filesUnder(co, 'worker-1/resources/default/redis/example/instance')).toEqual(['redis.yaml']);
 
     const promises = await kubectl(['get', 'promises']);
-    expect(promises.stdout).toMatch(/redis\s+Promise configured\s+True/);
+    // Upstream's columns: Status, Kind, API Version, Version, Message.
+    expect(promises.stdout).toMatch(/redis\s+Available\s+Redis\s+\S+\/v1alpha1\s+.*Promise configured/);
   });
 });

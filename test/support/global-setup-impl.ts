@@ -9,10 +9,18 @@ import { writeControllerKubeconfig } from './controller-identity.js';
 import { Kube } from '../../src/kube/client.js';
 import { ensureDefaultStateStore } from '../../src/statestore/default-store.js';
 import { freePorts } from '../../src/infra/ports.js';
+import { startCollector, type Collector } from './otel-collector.js';
 
 declare global {
   var __KRATIX_ENV__:
-    { env: DevEnvironment; dir: string; system: RunningSystem; worker: WorkerSupervisor } | undefined;
+    | {
+        env: DevEnvironment;
+        dir: string;
+        system: RunningSystem;
+        worker: WorkerSupervisor;
+        collector: Collector;
+      }
+    | undefined;
 }
 
 /**
@@ -36,6 +44,8 @@ export default async function globalSetup(): Promise<void> {
   // Bundled once (as an image build would): worker starts and restarts then take about a second.
   const workflowBundle = path.join(dir, 'workflow-bundle.js');
   await writeWorkflowBundle(workflowBundle);
+  // A real OTLP receiver: the controller and the worker export their spans to it (tracing test).
+  const collector = await startCollector(dir);
   const [workerMetricsPort, temporalMetricsPort] = await freePorts(2);
   const worker = new WorkerSupervisor(
     dir,
@@ -56,7 +66,11 @@ export default async function globalSetup(): Promise<void> {
       `127.0.0.1:${temporalMetricsPort}`,
     ],
     // Short per-Promise intervals are allowed in tests (the product floor is 1 minute).
-    { KRATIX_MIN_RECONCILIATION_INTERVAL: '1s', LOG_LEVEL: 'info' },
+    {
+      KRATIX_MIN_RECONCILIATION_INTERVAL: '1s',
+      LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+    },
   );
   worker.start();
   const system = await startSystem({
@@ -67,13 +81,15 @@ export default async function globalSetup(): Promise<void> {
     relistIntervalMs: 60_000,
     stateStoreCheckIntervalMs: 2_000,
     metricsAddress: '127.0.0.1:0',
+    tracing: { endpoint: collector.endpoint, serviceName: 'kratix-temporal-controller' },
   });
   process.env.KRATIX_TEST_CONTROLLER_METRICS_URL = system.metricsUrl;
   process.env.KRATIX_TEST_WORKER_METRICS_URL = `http://127.0.0.1:${workerMetricsPort}/metrics`;
   process.env.KRATIX_TEST_TEMPORAL_METRICS_URL = `http://127.0.0.1:${temporalMetricsPort}/metrics`;
   const { repo } = await ensureDefaultStateStore(Kube.fromFile(env.kubeconfigPath), dir);
   process.env.KRATIX_TEST_DEFAULT_REPO = repo;
-  globalThis.__KRATIX_ENV__ = { env, dir, system, worker };
+  globalThis.__KRATIX_ENV__ = { env, dir, system, worker, collector };
+  process.env.KRATIX_TEST_SPANS_FILE = collector.spansFile;
   process.env.KRATIX_TEST_DIR = dir;
   process.env.KRATIX_TEST_KUBECONFIG = env.kubeconfigPath;
   process.env.KRATIX_TEST_TEMPORAL_ADDRESS = env.temporalAddress;

@@ -5,6 +5,7 @@ export default async function globalTeardown(): Promise<void> {
   if (!state) return;
   await state.system.stop();
   await state.worker.stop();
+  await state.collector.stop();
   await state.env.stop();
   if (process.env.KRATIX_TEST_KEEP !== '1') rmSync(state.dir, { recursive: true, force: true });
 }

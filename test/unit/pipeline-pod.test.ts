@@ -101,6 +101,22 @@ describe('buildPipelinePod', () => {
     expect(inits[1]!.envFrom).toEqual([{ secretRef: { name: 'all' } }]);
   });
 
+  it('hands every container, helpers too, the trace parent when traced (upstream KRATIX_TRACE_PARENT)', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = build({ traceEnv: { KRATIX_TRACE_PARENT: traceparent } });
+    const all = [...traced.spec!.initContainers!, ...traced.spec!.containers];
+    for (const c of all)
+      expect({ container: c.name, env: c.env!.filter((e) => e.name === 'KRATIX_TRACE_PARENT') }).toEqual({
+        container: c.name,
+        env: [{ name: 'KRATIX_TRACE_PARENT', value: traceparent }],
+      });
+    // Untraced: no variable at all, and the Pod is as before.
+    expect(all.length).toBe(4);
+    expect([...inits, ...pod.spec!.containers].flatMap((c) => c.env ?? []).map((e) => e.name)).not.toContain(
+      'KRATIX_TRACE_PARENT',
+    );
+  });
+
   it('uses the image entrypoint when command is absent and keeps command/args when given', () => {
     expect(inits[1]!.command).toBeUndefined();
     expect(inits[2]!.command).toEqual(['sh']);

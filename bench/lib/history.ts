@@ -1,0 +1,57 @@
+// Where the time of one configure run goes, read from Temporal: the lifecycle workflow's and the
+// configure run's event timestamps, from the object's creation to the watch seeing it completed.
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+const T = proto.temporal.api.enums.v1.EventType;
+
+function ms(e: HistoryEvent | undefined): number | undefined {
+  const t = e?.eventTime;
+  if (!t) return undefined;
+  return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
+export interface Phase {
+  phase: string;
+  ms: number;
+}
+
+/**
+ * The phases of one run, each from the end of the previous one:
+ * controller → lifecycle start → child start → steps before the pipeline → activity dispatch →
+ * pipeline activity → completion step, until the bench's watch sees PipelineCompleted=True.
+ */
+export async function runPhases(
+  client: Client,
+  lifecycleId: string,
+  runId: string,
+  createdAt: number,
+  completedAt: number,
+): Promise<{ phases: Phase[]; lifecycleEvents: number; runEvents: number }> {
+  const parent = (await client.workflow.getHandle(lifecycleId).fetchHistory()).events ?? [];
+  const child = (await client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  const first = (events: HistoryEvent[], type: number) => events.find((e) => e.eventType === type);
+  const marks: [string, number | undefined][] = [
+    ['controller: watch event → lifecycle started', ms(parent[0])],
+    ['lifecycle: workflow task → configure run started', ms(child[0])],
+    [
+      'configure run: start step, pipeline identity (local activities)',
+      ms(first(child, T.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)),
+    ],
+    ['runPipeline: dispatch to a worker', ms(first(child, T.EVENT_TYPE_ACTIVITY_TASK_STARTED))],
+    ['runPipeline: pipeline, output, status', ms(first(child, T.EVENT_TYPE_ACTIVITY_TASK_COMPLETED))],
+  ];
+  const phases: Phase[] = [];
+  let prev = createdAt;
+  for (const [phase, t] of marks) {
+    if (t === undefined) continue;
+    phases.push({ phase, ms: t - prev });
+    prev = t;
+  }
+  phases.push({
+    phase: 'completion step (local activity) → watch sees PipelineCompleted=True',
+    ms: completedAt - prev,
+  });
+  return { phases, lifecycleEvents: parent.length, runEvents: child.length };
+}

@@ -1,0 +1,73 @@
+// CPU and memory of processes, read from /proc (Linux): what each part of the system costs.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK = 100; // USER_HZ on Linux
+
+export interface ProcSample {
+  /** CPU seconds: the process's own plus its reaped children's (e.g. pipeline processes). */
+  cpu: number;
+  rssMiB: number;
+}
+
+/** One process's CPU seconds so far and its resident memory; undefined if it is gone. */
+export function sampleProcess(pid: number): ProcSample | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14-17 of stat (utime, stime, cutime, cstime) are f[11..14]; 24 (rss pages) is f[21].
+    const cpu = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK;
+    const rssMiB = (Number(f[21]) * 4096) / 1024 / 1024;
+    return { cpu, rssMiB };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Direct children of `ppid` by command name (etcd, kube-apiserver, temporal), with their pids. */
+export function childProcesses(ppid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) !== ppid) continue;
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/-v[\d.]*$/, '');
+      out.set(name, Number(pid));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds per named process between two snapshots, as a share of one core. */
+export class CpuMeter {
+  private before = new Map<string, number>();
+  private t0 = 0;
+
+  constructor(private readonly pids: () => Map<string, number>) {}
+
+  start(): void {
+    this.t0 = Date.now();
+    this.before = new Map([...this.pids()].map(([n, pid]) => [n, sampleProcess(pid)?.cpu ?? 0]));
+  }
+
+  /** CPU seconds used by each process since start(), and the elapsed seconds. */
+  stop(): { seconds: number; cpuSeconds: Record<string, number> } {
+    const seconds = (Date.now() - this.t0) / 1000;
+    const cpuSeconds: Record<string, number> = {};
+    for (const [n, pid] of this.pids()) {
+      const s = sampleProcess(pid);
+      if (s) cpuSeconds[n] = round(s.cpu - (this.before.get(n) ?? 0), 2);
+    }
+    return { seconds: round(seconds, 1), cpuSeconds };
+  }
+}
+
+export const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** The p-th percentile (0-100) of sorted numbers. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
