@@ -1,6 +1,6 @@
 import type { Kube } from '../src/kube/client.js';
 import type { PipelineExecutor } from '../src/executors/types.js';
-import type { GitWriter } from '../src/statestore/git.js';
+import type { StateStoreWriterFactory } from '../src/statestore/writers.js';
 import type { TemporalConnectionConfig } from '../src/temporal/connection.js';
 
 export interface ActivityDeps {
@@ -8,8 +8,8 @@ export interface ActivityDeps {
   executor: PipelineExecutor;
   /** Where pipeline run directories live (deterministic per run, so retries resume). */
   workDir: string;
-  /** Writes pipeline output to GitStateStores (one clone cache per repository). */
-  git: GitWriter;
+  /** The writer of each Destination's state store (git or bucket, from the store's kind). */
+  stateStores: StateStoreWriterFactory;
   /** How to reach Temporal, for activities that signal other workflows (Promise updates). */
   temporal: TemporalConnectionConfig;
 }

@@ -18,13 +18,12 @@ import {
 } from '../src/core/destination-layout.js';
 import { outputGroups, SelectorFileError } from '../src/core/output-groups.js';
 import { recordEvent } from '../src/kube/events.js';
-import { GitError, type WriteRequest } from '../src/statestore/git.js';
+import { StateStoreAccessError, type WriteRequest } from '../src/statestore/writer.js';
 import {
   destinationInfo,
   destinationPath,
   listDestinations,
   StateStoreError,
-  storeForDestination,
   type DestinationObject,
 } from '../src/statestore/stores.js';
 import type { ObjectAccess } from './access.js';
@@ -99,15 +98,15 @@ async function writeTo(
   pipeline: string,
   files: OutputFile[],
 ) {
-  const { store, repo } = await storeForDestination(deps.kube, d);
+  const { store, writer } = await deps.stateStores.forDestination(d);
   try {
-    const { commit } = await deps.git.write(repo, {
+    const { version } = await writer.write({
       ...writeRequest(ref, store, d, pipeline, files),
       message: files.length
         ? `${describeRef(ref)}: pipeline ${pipeline}${isPromiseRef(ref) ? '' : ` (Promise ${ref.promise})`}`
         : `${describeRef(ref)}: pipeline ${pipeline} output moved away`,
     });
-    metrics.stateStoreWrites.inc({ outcome: commit ? 'committed' : 'unchanged' });
+    metrics.stateStoreWrites.inc({ outcome: version ? 'committed' : 'unchanged' });
   } catch (err) {
     metrics.stateStoreWrites.inc({ outcome: 'failed' });
     throw err;
@@ -220,7 +219,7 @@ export async function writeOutput(
     try {
       await writeTo(deps, byName.get(name)!, ref, pipeline, files);
     } catch (err) {
-      if (err instanceof StateStoreError || err instanceof GitError) {
+      if (err instanceof StateStoreError || err instanceof StateStoreAccessError) {
         return fail(
           'FailedWriteToDestination',
           `Pipeline "${pipeline}": cannot write to Destination ${name}: ${err.message}`,
@@ -276,9 +275,9 @@ export async function removeOutput(
     const wrote =
       recorded.has(d.metadata.name) || (isPromiseRef(ref) && matches(destinationInfo(d), selectors));
     if (!wrote) continue;
-    const target = await storeForDestination(deps.kube, d);
-    await deps.git.write(target.repo, {
-      ...writeRequest(ref, target.store, d, undefined, []),
+    const { store, writer } = await deps.stateStores.forDestination(d);
+    await writer.write({
+      ...writeRequest(ref, store, d, undefined, []),
       message: `${describeRef(ref)}: removed`,
     });
   }

@@ -5,7 +5,7 @@
 # Already-built binaries are re-used. An env var (TEMPORAL_BIN, KUBE_APISERVER_BIN, ETCD_BIN,
 # KUBECTL_BIN, OTELCOL_BIN) pointing at an existing binary skips that build.
 # Usage: scripts/build-infra.sh [temporal|kube-apiserver|kubectl|etcd|kubelet|kube-controller-manager|
-#        kube-scheduler|kube-proxy|node|otelcol ...]   (default: temporal etcd kube-apiserver kubectl)
+#        kube-scheduler|kube-proxy|node|otelcol|s3-server ...]   (default: temporal etcd kube-apiserver kubectl)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=infra-versions.sh
@@ -97,6 +97,26 @@ build_otelcol() {
   mv "$BIN_DIR/otelcol-$OTELCOL_VERSION.tmp" "$BIN_DIR/otelcol-$OTELCOL_VERSION"
 }
 
+# The tests' S3 server: scripts/s3-server/main.go (SigV4 checks) on gofakes3, pinned. Cached by the
+# gofakes3 version and a digest of main.go, so an edited main.go is rebuilt. Cold: ~10-30 s.
+build_s3_server() {
+  local src="$here/s3-server/main.go"
+  local version; version="$GOFAKES3_VERSION-$(sha256sum "$src" | cut -c1-12)"
+  already_have s3-server "$version" S3_SERVER_BIN && return 0
+  need_go s3-server "$version" S3_SERVER_BIN
+  log "building s3-server $version (gofakes3 $GOFAKES3_VERSION)"
+  local mod="$CACHE_DIR/src/s3-server-$version"
+  rm -rf "$mod"; mkdir -p "$mod"
+  (
+    cd "$mod"
+    cp "$src" main.go
+    go mod init local.build/s3-server >/dev/null 2>&1
+    go get "github.com/johannesboyne/gofakes3@$GOFAKES3_VERSION"
+    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$BIN_DIR/s3-server-$version.tmp" .
+  )
+  mv "$BIN_DIR/s3-server-$version.tmp" "$BIN_DIR/s3-server-$version"
+}
+
 # Every command the wrapper module can build: the control plane for all tests, the node
 # (kubelet, kube-controller-manager, kube-scheduler, kube-proxy) for the kubernetes executor.
 K8S_COMMANDS="kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler kube-proxy"
@@ -163,6 +183,7 @@ for t in "${targets[@]}"; do
     kube-scheduler) build_k8s_cmd kube-scheduler KUBE_SCHEDULER_BIN ;;
     kube-proxy) build_k8s_cmd kube-proxy KUBE_PROXY_BIN ;;
     otelcol) build_otelcol ;;
+    s3-server) build_s3_server ;;
     node) for c in kubelet kube-controller-manager kube-scheduler kube-proxy; do
             build_k8s_cmd "$c" "$(echo "$c" | tr a-z- A-Z_)_BIN"; done ;;
     *) log "unknown target $t"; exit 2 ;;

@@ -7,3 +7,5 @@ ETCD_VERSION=v3.6.16
 # core and contrib modules at one release, with the core's stable (v1.x) modules of that release.
 OTELCOL_VERSION=v0.161.0
 OTELCOL_STABLE_VERSION=v1.67.0
+# The S3-compatible server of the BucketStateStore tests: gofakes3 behind scripts/s3-server/main.go.
+GOFAKES3_VERSION=v1.2.0

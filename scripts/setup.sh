@@ -3,7 +3,7 @@
 # OS packages (bubblewrap for the local pipeline executor, openssl, git) and the pinned
 # infrastructure binaries (built once from Go modules, then cached; see build-infra.sh).
 #   --test  what only the integration tests use (a real sshd serving git over ssh, an OTLP
-#           receiver, headless Chromium for the Web UI browser test)
+#           receiver, the S3 server, headless Chromium for the Web UI browser test)
 #   --node  a real one-node cluster (src/infra/node.ts, `dev --node`): containerd, runc, CNI
 #           plugins, iptables, a static busybox and gcc (the toolbox and pause images), and the
 #           kubelet, kube-controller-manager, kube-scheduler and kube-proxy binaries
@@ -58,6 +58,7 @@ fi
 
 targets=(temporal etcd kube-apiserver kubectl)
 $node_deps && targets+=(node)
-# the OTLP receiver (a minimal OpenTelemetry Collector) of the tracing test
-$test_deps && targets+=(otelcol)
+# the OTLP receiver (a minimal OpenTelemetry Collector) of the tracing test; the S3 server of the
+# BucketStateStore tests
+$test_deps && targets+=(otelcol s3-server)
 bash "$here/build-infra.sh" "${targets[@]}"

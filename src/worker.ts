@@ -11,7 +11,7 @@ import type { PipelineExecutor } from './executors/types.js';
 import { resolveBinary } from './infra/binaries.js';
 import { Kube } from './kube/client.js';
 import { ReadCache } from './kube/read-cache.js';
-import { GitWriter } from './statestore/git.js';
+import { StateStoreWriters } from './statestore/writers.js';
 import {
   connectTemporalWorker,
   temporalDataConverter,
@@ -93,6 +93,7 @@ export async function createWorker(
   // Promises, Destinations and state stores from watches: every run reads them, few change.
   kube.reads = new ReadCache(kube);
   await kube.reads.start();
+  const stateStores = new StateStoreWriters(kube, path.join(opts.workDir, 'git-cache'));
   try {
     const worker = await Worker.create({
       connection,
@@ -112,13 +113,14 @@ export async function createWorker(
         kube,
         executor: makeExecutor(kube, opts),
         workDir: opts.workDir,
-        git: new GitWriter(path.join(opts.workDir, 'git-cache')),
+        stateStores,
         temporal: opts.temporal,
       }),
     });
     return {
       worker,
       close: async () => {
+        stateStores.close();
         await kube.reads?.stop();
         kube.close();
         await connection.close();

@@ -22,7 +22,7 @@ export async function install(o: InstallOptions): Promise<string[]> {
   try {
     await installPlatform(kube);
     done.push(
-      `namespace ${PLATFORM_NAMESPACE} and platform CRDs (promises, destinations, gitstatestores): installed`,
+      `namespace ${PLATFORM_NAMESPACE} and platform CRDs (promises, destinations, gitstatestores, bucketstatestores): installed`,
     );
     if (o.rbac !== false) {
       await applyManifestFile(kube, CONTROLLER_RBAC_FILE);

@@ -10,12 +10,12 @@ import type { KratixPromise } from '../core/types.js';
 import { describeApiError, isConflict, isNotFound, mergePatch, type Kube } from '../kube/client.js';
 import { recordEvent } from '../kube/events.js';
 import { logger } from '../logger.js';
-import { GitError, GitWriter } from '../statestore/git.js';
+import { StateStoreAccessError } from '../statestore/writer.js';
+import { StateStoreWriters } from '../statestore/writers.js';
 import {
   destinationInfo,
   destinationPath,
   StateStoreError,
-  storeForDestination,
   type DestinationObject,
 } from '../statestore/stores.js';
 import { reconcileSignal } from '../../workflows/definitions.js';
@@ -45,14 +45,16 @@ export function schedulingKey(d: DestinationObject): string {
  */
 export class DestinationEvents {
   private informer?: ResilientInformer<Obj>;
-  private readonly git = new GitWriter(path.join(tmpdir(), 'kratix-destination-cleanup'));
+  private readonly writers: StateStoreWriters;
   private readonly retry = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly kube: Kube,
     private readonly client: Client,
     private readonly relistMs: number,
-  ) {}
+  ) {
+    this.writers = new StateStoreWriters(kube, path.join(tmpdir(), 'kratix-destination-cleanup'));
+  }
 
   async start(): Promise<void> {
     const { kube } = this;
@@ -71,6 +73,7 @@ export class DestinationEvents {
     for (const t of this.retry.values()) clearTimeout(t);
     this.retry.clear();
     await this.informer?.stop();
+    this.writers.close();
   }
 
   private async handle(d: Obj): Promise<void> {
@@ -171,10 +174,10 @@ export class DestinationEvents {
       uid: d.metadata.uid,
     };
     try {
-      const { store, repo } = await storeForDestination(this.kube, d);
+      const { store, writer } = await this.writers.forDestination(d);
       const dir = destinationRoot(store.spec?.path, destinationPath(d));
       if (dir) {
-        await this.git.write(repo, {
+        await writer.write({
           dir,
           files: [],
           message: `Destination ${d.metadata.name}: cleanup all`,
@@ -191,7 +194,7 @@ export class DestinationEvents {
         );
       }
     } catch (err) {
-      if (err instanceof GitError) {
+      if (err instanceof StateStoreAccessError) {
         await recordEvent(
           this.kube,
           target,

@@ -13,24 +13,20 @@ import {
 import { mergePatch, type Kube } from '../kube/client.js';
 import { recordEvent } from '../kube/events.js';
 import { logger } from '../logger.js';
-import { GitError, GitWriter } from '../statestore/git.js';
 import {
-  gitRepoFor,
   readyCondition,
+  STATE_STORE_PLURALS,
   StateStoreError,
+  stateStoreRefOf,
   type DestinationObject,
-  type GitStateStoreObject,
+  type StateStoreKind,
+  type StateStoreObject,
 } from '../statestore/stores.js';
+import { ACCESS_ERROR_REASONS, StateStoreAccessError } from '../statestore/writer.js';
+import { StateStoreWriters } from '../statestore/writers.js';
 import { ResilientInformer } from './watcher.js';
 
-/** The Ready condition's reason for each kind of git failure. */
-const GIT_ERROR_REASONS: Record<GitError['kind'], string> = {
-  auth: 'AuthenticationFailed',
-  hostkey: 'HostKeyVerificationFailed',
-  unreachable: 'Unreachable',
-  rejected: 'GitError',
-  other: 'GitError',
-};
+const KINDS: StateStoreKind[] = ['GitStateStore', 'BucketStateStore'];
 
 type Obj<T> = T & k8s.KubernetesObject;
 const coords = (plural: string) => ({ group: KRATIX_GROUP, version: KRATIX_VERSION, plural });
@@ -42,34 +38,45 @@ interface Health {
 }
 
 /**
- * Keeps GitStateStore and Destination readiness in their status: checks each store's repository
- * with its credentials on every change and every `intervalMs`, so a fixed Secret or a repository
- * that comes back recovers by itself.
+ * Keeps GitStateStore, BucketStateStore and Destination readiness in their status: checks each
+ * store with its credentials (through the same writers the activities use) on every change and
+ * every `intervalMs`, so a fixed Secret or a store that comes back recovers by itself.
  */
 export class StateStoreHealth {
-  private stores?: ResilientInformer<Obj<GitStateStoreObject>>;
+  private readonly stores = new Map<StateStoreKind, ResilientInformer<Obj<StateStoreObject>>>();
   private destinations?: ResilientInformer<Obj<DestinationObject>>;
   private timer?: NodeJS.Timeout;
   private running = false;
-  private readonly git = new GitWriter(path.join(tmpdir(), 'kratix-health'));
+  private readonly writers: StateStoreWriters;
+  /** By `<kind>/<name>`. */
   private readonly health = new Map<string, Health>();
 
   constructor(
     private readonly kube: Kube,
     private readonly intervalMs: number,
     private readonly relistMs: number,
-  ) {}
+  ) {
+    this.writers = new StateStoreWriters(kube, path.join(tmpdir(), 'kratix-health'));
+  }
+
+  private stopped = false;
 
   async start(): Promise<void> {
     const { kube } = this;
-    this.stores = new ResilientInformer<Obj<GitStateStoreObject>>(
-      'gitstatestores',
-      kube.kc,
-      `/apis/${KRATIX_GROUP}/${KRATIX_VERSION}/gitstatestores`,
-      () => kube.custom.listClusterCustomObject(coords('gitstatestores')) as never,
-      (ev) => (ev === 'delete' ? undefined : this.checkAll()),
-      this.relistMs,
-    );
+    for (const kind of KINDS) {
+      const plural = STATE_STORE_PLURALS[kind];
+      this.stores.set(
+        kind,
+        new ResilientInformer<Obj<StateStoreObject>>(
+          plural,
+          kube.kc,
+          `/apis/${KRATIX_GROUP}/${KRATIX_VERSION}/${plural}`,
+          () => kube.custom.listClusterCustomObject(coords(plural)) as never,
+          (ev) => (ev === 'delete' ? undefined : this.checkAll()),
+          this.relistMs,
+        ),
+      );
+    }
     this.destinations = new ResilientInformer<Obj<DestinationObject>>(
       'destinations',
       kube.kc,
@@ -78,32 +85,54 @@ export class StateStoreHealth {
       (ev) => (ev === 'delete' ? undefined : this.checkAll()),
       this.relistMs,
     );
-    await Promise.all([this.stores.start(), this.destinations.start()]);
+    await Promise.all([...[...this.stores.values()].map((i) => i.start()), this.destinations.start()]);
+    // A stop() that came while the informers started (leadership lost at once) wins.
+    if (this.stopped) return void (await this.stop());
     this.timer = setInterval(() => void this.checkAll(), this.intervalMs);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
-    await Promise.all([this.stores?.stop(), this.destinations?.stop()]);
+    await Promise.all([...[...this.stores.values()].map((i) => i.stop()), this.destinations?.stop()]);
+    this.writers.close();
   }
 
-  private async checkStore(s: GitStateStoreObject): Promise<Health> {
+  private async checkStore(kind: StateStoreKind, s: StateStoreObject): Promise<Health> {
     try {
-      await this.git.check(await gitRepoFor(this.kube, s));
-      return {
-        ok: true,
-        reason: 'RepositoryReachable',
-        message: `Repository reachable (branch ${s.spec?.branch || 'main'})`,
-      };
+      await (await this.writers.forStore(kind, s)).check();
+      if (kind === 'BucketStateStore') {
+        const spec = (s as { spec?: { bucketName?: string } }).spec;
+        return {
+          ok: true,
+          reason: 'BucketReachable',
+          message: `Bucket ${spec?.bucketName} reachable and writable`,
+        };
+      }
+      const branch = (s as { spec?: { branch?: string } }).spec?.branch || 'main';
+      return { ok: true, reason: 'RepositoryReachable', message: `Repository reachable (branch ${branch})` };
     } catch (err) {
       if (err instanceof StateStoreError)
         return { ok: false, reason: 'InvalidConfiguration', message: err.message };
-      if (err instanceof GitError) {
-        const reason = GIT_ERROR_REASONS[err.kind];
-        return { ok: false, reason, message: err.message };
+      if (err instanceof StateStoreAccessError) {
+        return { ok: false, reason: ACCESS_ERROR_REASONS[err.kind], message: err.message };
       }
       return { ok: false, reason: 'Error', message: String(err) };
     }
+  }
+
+  private destinationHealth(d: DestinationObject): Health {
+    let ref: { kind: StateStoreKind; name: string };
+    try {
+      ref = stateStoreRefOf(d);
+    } catch (err) {
+      return { ok: false, reason: 'InvalidConfiguration', message: (err as Error).message };
+    }
+    const store = this.health.get(`${ref.kind}/${ref.name}`);
+    const named = `${ref.kind} ${ref.name}`;
+    if (!store) return { ok: false, reason: 'StateStoreNotFound', message: `${named} not found` };
+    if (store.ok) return { ok: true, reason: 'StateStoreReady', message: `Ready (${named})` };
+    return { ok: false, reason: 'StateStoreNotReady', message: `${named} is not ready: ${store.message}` };
   }
 
   /** Serialised: a burst of watch events becomes one or two passes. */
@@ -111,24 +140,18 @@ export class StateStoreHealth {
     if (this.running) return;
     this.running = true;
     try {
-      for (const s of this.stores?.list() ?? []) {
-        const h = await this.checkStore(s);
-        this.health.set(s.metadata.name, h);
-        await this.report('gitstatestores', 'GitStateStore', s, h);
+      const seen = new Set<string>();
+      for (const [kind, informer] of this.stores) {
+        for (const s of informer.list()) {
+          const h = await this.checkStore(kind, s);
+          seen.add(`${kind}/${s.metadata.name}`);
+          this.health.set(`${kind}/${s.metadata.name}`, h);
+          await this.report(STATE_STORE_PLURALS[kind], kind, s, h);
+        }
       }
+      for (const key of this.health.keys()) if (!seen.has(key)) this.health.delete(key);
       for (const d of this.destinations?.list() ?? []) {
-        const storeName = d.spec?.stateStoreRef?.name ?? '';
-        const store = this.health.get(storeName);
-        const h: Health = !store
-          ? { ok: false, reason: 'StateStoreNotFound', message: `GitStateStore ${storeName} not found` }
-          : store.ok
-            ? { ok: true, reason: 'StateStoreReady', message: `Ready (GitStateStore ${storeName})` }
-            : {
-                ok: false,
-                reason: 'StateStoreNotReady',
-                message: `GitStateStore ${storeName} is not ready: ${store.message}`,
-              };
-        await this.report('destinations', 'Destination', d, h);
+        await this.report('destinations', 'Destination', d, this.destinationHealth(d));
         await this.reportUnsupported(d);
       }
     } catch (err) {
@@ -185,17 +208,20 @@ export class StateStoreHealth {
   private async report(
     plural: string,
     kind: string,
-    obj: GitStateStoreObject | DestinationObject,
+    obj: StateStoreObject | DestinationObject,
     h: Health,
   ): Promise<void> {
     const prev = (obj.status?.conditions as Condition[] | undefined)?.find((c) => c.type === 'Ready');
-    if (prev && prev.status === (h.ok ? 'True' : 'False') && prev.message === h.message) return;
+    const overall = kind === 'Destination' || obj.status?.status === (h.ok ? 'Ready' : 'NotReady');
+    if (prev && prev.status === (h.ok ? 'True' : 'False') && prev.message === h.message && overall) return;
     await this.kube.custom.patchClusterCustomObjectStatus(
       {
         ...coords(plural),
         name: obj.metadata.name,
         body: {
           status: {
+            // Upstream's overall field on state stores (Ready / NotReady).
+            ...(kind === 'Destination' ? {} : { status: h.ok ? 'Ready' : 'NotReady' }),
             message: h.message,
             conditions: readyCondition(
               h.ok,

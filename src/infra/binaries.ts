@@ -56,7 +56,7 @@ export function pinnedVersions(): Record<string, string> {
   const file = path.join(repoRoot, 'scripts', 'infra-versions.sh');
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(\S+)/.exec(line.trim());
+    const m = /^([A-Z0-9_]+)=(\S+)/.exec(line.trim());
     if (m) out[m[1]!] = m[2]!;
   }
   return out;

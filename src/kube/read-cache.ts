@@ -11,7 +11,7 @@ import type { Kube } from './client.js';
 type Obj = KubeObject & k8s.KubernetesObject;
 
 /** Cluster-scoped kratix kinds the worker caches. */
-export const CACHED_PLURALS = ['promises', 'destinations', 'gitstatestores'] as const;
+export const CACHED_PLURALS = ['promises', 'destinations', 'gitstatestores', 'bucketstatestores'] as const;
 export type CachedPlural = (typeof CACHED_PLURALS)[number];
 
 export class ReadCache {

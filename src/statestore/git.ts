@@ -16,6 +16,17 @@ import { context, trace, type Context } from '@opentelemetry/api';
 import type { TreeChange, TreeReader } from '../core/destination-layout.js';
 import { spawner } from '../spawner/spawner.js';
 import { withSpan } from '../tracing.js';
+import {
+  KeyedSerializer,
+  StateStoreAccessError,
+  storeDir,
+  storePath,
+  storeFile,
+  type StateStoreWriter,
+  type WriteRequest,
+} from './writer.js';
+
+export type { FileToWrite, WriteRequest } from './writer.js';
 
 /** Credentials from a GitStateStore's Secret. Kept in memory and in git's environment only. */
 export interface GitCredentials {
@@ -25,40 +36,33 @@ export interface GitCredentials {
   knownHosts?: string;
 }
 
+/** Who commits (GitStateStore spec.gitAuthor); committer and author alike. */
+export interface GitAuthor {
+  name: string;
+  email: string;
+}
+
+export const DEFAULT_GIT_AUTHOR: GitAuthor = { name: 'kratix-temporal', email: 'kratix-temporal@localhost' };
+
 export interface GitRepo {
   url: string;
   branch: string;
   credentials?: GitCredentials;
+  author?: GitAuthor;
 }
 
-export interface FileToWrite {
-  path: string;
-  content: string;
-}
-
-export interface WriteRequest {
-  /** Directory inside the repository whose content is replaced (created or emptied). */
-  dir: string;
-  files: FileToWrite[];
-  message: string;
-  /**
-   * Instead of replacing `dir` with `files`: what to change under `dir`, computed from the files
-   * there now. Called after the clone is synced and in queue order, so writers that share files
-   * (a Destination's aggregated file, its `.kratix` state files) see each other's changes.
-   */
-  apply?: (tree: TreeReader) => TreeChange;
-}
+type GitErrorKind = 'auth' | 'hostkey' | 'unreachable' | 'rejected' | 'other';
 
 /** A git failure with a message safe to show (credentials never appear in git's output here). */
-export class GitError extends Error {
+export class GitError extends StateStoreAccessError {
   override name = 'GitError';
   constructor(
     message: string,
-    readonly kind: 'auth' | 'hostkey' | 'unreachable' | 'rejected' | 'other',
+    override readonly kind: GitErrorKind,
     /** What the command printed on stdout (never credentials: they are not in git's output). */
     readonly stdout = '',
   ) {
-    super(message);
+    super(message, kind);
   }
 }
 
@@ -74,7 +78,7 @@ interface Pending {
 /** Most writes folded into one commit: bounds commit message size and the blast radius of a bad file. */
 const MAX_BATCH = 50;
 
-const KINDS: [GitError['kind'], RegExp][] = [
+const KINDS: [GitErrorKind, RegExp][] = [
   // In order of preference: the first pattern that matches any line names the cause.
   ['hostkey', /Host key verification failed/i],
   ['hostkey', /REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i],
@@ -87,7 +91,7 @@ const KINDS: [GitError['kind'], RegExp][] = [
 ];
 
 /** The kind of a git failure and the message to show: the line that tells the cause, else the last lines. */
-export function classifyGitFailure(stderr: string): { kind: GitError['kind']; detail: string } {
+export function classifyGitFailure(stderr: string): { kind: GitErrorKind; detail: string } {
   const lines = stderr
     .split('\n')
     .map((l) => l.trim())
@@ -128,10 +132,10 @@ export class GitWriter {
         // Never let a broken clone make git find an enclosing repository (e.g. the checkout the
         // work dir lives in) and reset or clean that instead.
         ...(cwd ? { GIT_CEILING_DIRECTORIES: path.dirname(cwd) } : {}),
-        GIT_AUTHOR_NAME: 'kratix-temporal',
-        GIT_AUTHOR_EMAIL: 'kratix-temporal@localhost',
-        GIT_COMMITTER_NAME: 'kratix-temporal',
-        GIT_COMMITTER_EMAIL: 'kratix-temporal@localhost',
+        GIT_AUTHOR_NAME: (repo.author ?? DEFAULT_GIT_AUTHOR).name,
+        GIT_AUTHOR_EMAIL: (repo.author ?? DEFAULT_GIT_AUTHOR).email,
+        GIT_COMMITTER_NAME: (repo.author ?? DEFAULT_GIT_AUTHOR).name,
+        GIT_COMMITTER_EMAIL: (repo.author ?? DEFAULT_GIT_AUTHOR).email,
       };
       if (c?.username !== undefined || c?.password !== undefined) {
         const askpass = path.join(secretsDir, 'askpass.sh');
@@ -250,6 +254,30 @@ export class GitWriter {
     await this.git(repo, dir, ['clean', '-qfdx']);
   }
 
+  /** One git operation at a time in a clone: a batch of writes, or a read. */
+  private readonly exclusive = new KeyedSerializer();
+
+  /** A file of the branch as the remote has it now; undefined when the branch or file is missing. */
+  read(repo: GitRepo, file: string): Promise<string | undefined> {
+    const rel = storePath(file);
+    const dir = this.clonePath(repo);
+    return this.exclusive.run(dir, async () => {
+      await this.syncOrReclone(repo, dir);
+      const full = path.join(dir, rel);
+      return existsSync(full) ? readFileSync(full, 'utf8') : undefined;
+    });
+  }
+
+  /** This writer bound to one repository: the StateStoreWriter the activities use. */
+  bind(repo: GitRepo): StateStoreWriter {
+    return {
+      kind: 'GitStateStore',
+      write: async (req) => ({ version: (await this.write(repo, req)).commit }),
+      read: (file) => this.read(repo, file),
+      check: () => this.check(repo),
+    };
+  }
+
   private readonly queues = new Map<string, { pending: Pending[]; running: boolean }>();
 
   /**
@@ -276,25 +304,27 @@ export class GitWriter {
         const batch = q.pending.splice(0, MAX_BATCH);
         try {
           // The newest request carries the newest credentials (e.g. after a Secret was fixed).
-          const result = await withSpan(
-            'statestore write',
-            {
-              parent: batch[0]!.ctx,
-              links: batch
-                .slice(1)
-                .flatMap((b) => trace.getSpanContext(b.ctx) ?? [])
-                .map((sc) => ({ context: sc })),
-              attributes: { 'kratix.statestore.kind': 'git', 'kratix.statestore.writes': batch.length },
-            },
-            async (span) => {
-              const r = await this.writeBatch(
-                batch.at(-1)!.repo,
-                dir,
-                batch.map((b) => b.req),
-              );
-              span.setAttribute('kratix.statestore.commit', r.commit ?? '');
-              return r;
-            },
+          const result = await this.exclusive.run(dir, () =>
+            withSpan(
+              'statestore write',
+              {
+                parent: batch[0]!.ctx,
+                links: batch
+                  .slice(1)
+                  .flatMap((b) => trace.getSpanContext(b.ctx) ?? [])
+                  .map((sc) => ({ context: sc })),
+                attributes: { 'kratix.statestore.kind': 'git', 'kratix.statestore.writes': batch.length },
+              },
+              async (span) => {
+                const r = await this.writeBatch(
+                  batch.at(-1)!.repo,
+                  dir,
+                  batch.map((b) => b.req),
+                );
+                span.setAttribute('kratix.statestore.commit', r.commit ?? '');
+                return r;
+              },
+            ),
           );
           for (const b of batch) b.resolve(result);
         } catch (err) {
@@ -331,22 +361,20 @@ export class GitWriter {
       const optimistic = this.current.delete(dir);
       if (!optimistic) await this.syncOrReclone(repo, dir);
       for (const req of reqs) {
-        const target = path.join(dir, req.dir);
-        // A change may work at the repository's root (a Destination with path "."); a replace may not.
-        if (req.apply && path.resolve(target) === path.resolve(dir)) {
-          applyChange(path.resolve(dir), req.apply(treeAt(path.resolve(dir))));
-          continue;
-        }
-        if (!target.startsWith(dir + path.sep)) throw new GitError(`invalid path ${req.dir}`, 'other');
         if (req.apply) {
-          applyChange(target, req.apply(treeAt(target)));
+          // A change may work at the repository's root (a Destination with path "."); a replace may not.
+          const root = path.resolve(dir);
+          const at = path.resolve(root, req.dir);
+          if (at !== root && !at.startsWith(root + path.sep))
+            throw new GitError(`invalid path ${req.dir}`, 'other');
+          applyChange(at, req.apply(treeAt(at)));
           continue;
         }
+        // Paths checked by the shared rules first, so git and buckets accept the same layouts.
+        const target = path.join(dir, storeDir(req.dir));
+        const files = req.files.map((f) => ({ file: path.join(dir, storeFile(req.dir, f.path)), f }));
         rmSync(target, { recursive: true, force: true });
-        for (const f of req.files) {
-          const file = path.join(target, f.path);
-          if (!file.startsWith(target + path.sep))
-            throw new GitError(`invalid output file path ${f.path}`, 'other');
+        for (const { file, f } of files) {
           mkdirSync(path.dirname(file), { recursive: true });
           writeFileSync(file, f.content);
         }

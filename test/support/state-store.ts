@@ -15,11 +15,19 @@ export async function createGitStateStore(name: string, spec: Record<string, unk
   });
 }
 
+export async function createBucketStateStore(name: string, spec: Record<string, unknown>): Promise<void> {
+  await custom().createClusterCustomObject({
+    ...coords('bucketstatestores'),
+    body: { apiVersion: 'platform.kratix.io/v1alpha1', kind: 'BucketStateStore', metadata: { name }, spec },
+  });
+}
+
 export async function createDestination(
   name: string,
   labels: Record<string, string>,
   store: string,
   p?: string,
+  storeKind: 'GitStateStore' | 'BucketStateStore' = 'GitStateStore',
 ): Promise<void> {
   await custom().createClusterCustomObject({
     ...coords('destinations'),
@@ -29,7 +37,7 @@ export async function createDestination(
       metadata: { name, labels },
       // Strict: a test's Destination never receives other tests' unselective output.
       spec: {
-        stateStoreRef: { kind: 'GitStateStore', name: store },
+        stateStoreRef: { kind: storeKind, name: store },
         strictMatchLabels: true,
         ...(p ? { path: p } : {}),
       },
