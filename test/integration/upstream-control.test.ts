@@ -167,13 +167,17 @@ fi`,
       (await kubectl(['wait', 'promise/database', '--for=condition=Available', '--timeout=60s'])).code,
     ).toBe(0);
     expect((await kubectl(['apply', '-f', example('resource.yaml')])).code).toBe(0);
-    const suspended = await kubectl([
-      'wait',
-      'database/orders',
-      '--for=jsonpath={.status.kratix.workflows.pipelines[0].phase}=Suspended',
-      '--timeout=120s',
-    ]);
-    expect(suspended.stdout).toContain('condition met');
+    // (kubectl wait --for=jsonpath fails at once while the field does not exist yet: poll.)
+    await waitUntil('Suspended, as kubectl shows it', async () => {
+      const phase = await kubectl([
+        'get',
+        'database',
+        'orders',
+        '-o',
+        'jsonpath={.status.kratix.workflows.pipelines[0].phase}',
+      ]);
+      return phase.stdout === 'Suspended';
+    });
     const message = await kubectl([
       'get',
       'database',
