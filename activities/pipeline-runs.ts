@@ -350,6 +350,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
 
   /** The last pipeline succeeded: PipelineCompleted=True for this generation (a Promise becomes Available). */
   async function completeConfigureRun(input: { ref: ObjectRef; generation: number; runId: string }) {
+    // Its folder first: once the status says completed, nothing of the run is left on the worker.
+    rmSync(runRoot(deps, input.runId), { recursive: true, force: true });
     const acc = objectAccess(kube, input.ref);
     const obj = await acc.read();
     if (obj) {
@@ -412,7 +414,6 @@ export function pipelineRunActivities(deps: ActivityDeps) {
           'Promise is ready to fulfil resource requests',
         );
     }
-    rmSync(runRoot(deps, input.runId), { recursive: true, force: true });
   }
 
   return { startConfigureRun, runPipeline, completeConfigureRun };
