@@ -17,6 +17,7 @@ import { findCondition, mergeStatus, setCondition } from '../src/core/status.js'
 import { promiseSummary, WORKS_SUCCEEDED } from '../src/core/upstream-status.js';
 import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectResult, PipelineOutputError } from '../src/executors/collect.js';
+import { parseWorkflowControl, WORKFLOW_CONTROL_FILE } from '../src/core/workflow-control.js';
 import { EnvResolutionError } from '../src/kube/env.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
@@ -24,6 +25,9 @@ import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import { pruneEarlierRuns, runRoot } from './run-dirs.js';
 import { CONDITION, conditionsWith, failPipeline, now, reportPending, withPhase } from './run-status.js';
+import { suspendPipeline, SUSPENDED_REASON } from './workflow-control.js';
+import { PAUSED_REASON } from './controls.js';
+import { REQUIREMENTS_REASON } from './requirements.js';
 import type { ActivityDeps } from './deps.js';
 import { recordedDestinations, writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
@@ -38,6 +42,8 @@ export interface RunPipelineInput {
   total: number;
   runId: string;
   generation: number;
+  /** The re-run of a pipeline that asked for it (workflow-control.yaml retryAfter): 2, 3, … */
+  attempt?: number;
 }
 
 /** Activities that run Promise and Resource pipelines (configure and delete). */
@@ -60,33 +66,49 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const intervalMs = await reconcileIntervalMs(kube, promise);
     const obj = await acc.read();
     if (!obj) return { gone: true, pipelines: [], intervalMs };
-    const available = (p: typeof promise) => findCondition(p.status, 'Available')?.status === 'True';
+    const isAvailable = (p: typeof promise) => findCondition(p.status, 'Available')?.status === 'True';
     // A cached copy a moment behind the API server must not hold a Resource back: check the source.
-    if (acc.type === 'resource' && !available(promise))
+    if (acc.type === 'resource' && !isAvailable(promise))
       promise = await promiseOf(kube, input.ref, { fresh: true });
-    if (acc.type === 'resource' && !available(promise)) {
-      const message = `Waiting for Promise ${promise.metadata.name} to be available`;
+    if (acc.type === 'resource' && !isAvailable(promise)) {
+      // Say why when the Promise knows (e.g. its required Promises are missing).
+      const available = findCondition(promise.status, 'Available');
+      const message =
+        `Waiting for Promise ${promise.metadata.name} to be available` +
+        (available?.reason === REQUIREMENTS_REASON ? `: ${available.message}` : '');
       if (obj.status?.message !== message) await acc.patchStatus({ message });
       throw new Error(message);
     }
     if (input.reason === 'manual') await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
     const pipelines = pipelinesFor(promise, acc.type, 'configure');
     const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
+    const { suspendedGeneration, ...workflows } = (kratix.workflows ?? {}) as Record<string, unknown>;
+    let conditions = conditionsWith(obj, {
+      type: CONDITION.configure,
+      status: 'False',
+      reason: 'PipelineNotCompleted',
+      message: 'Pipeline has not completed',
+    });
+    // A run after a suspension or a pause: Reconciled no longer says so.
+    const reconciled = findCondition(obj.status, 'Reconciled');
+    if (reconciled && [SUSPENDED_REASON, PAUSED_REASON].includes(reconciled.reason ?? ''))
+      conditions = setCondition(
+        conditions,
+        { type: 'Reconciled', status: 'Unknown', reason: 'Pending', message: 'Pending' },
+        now(),
+      );
     await acc.patchStatus({
       ...(obj.status?.message &&
-      obj.status.message !== `Waiting for Promise ${promise.metadata.name} to be available`
+      !String(obj.status.message).startsWith(`Waiting for Promise ${promise.metadata.name} to be available`)
         ? {}
         : { message: 'Pending' }),
-      conditions: conditionsWith(obj, {
-        type: CONDITION.configure,
-        status: 'False',
-        reason: 'PipelineNotCompleted',
-        message: 'Pipeline has not completed',
-      }),
+      conditions,
       kratix: {
         ...kratix,
         workflows: {
-          ...((kratix.workflows ?? {}) as Record<string, unknown>),
+          ...workflows,
+          // A merge patch: null removes it (the run starts over).
+          ...(suspendedGeneration !== undefined ? { suspendedGeneration: null } : {}),
           pipelines: pipelines.map((p) => ({ name: p.metadata.name, phase: 'Pending' })),
         },
       },
@@ -145,7 +167,9 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     if (ctx.info.attempt === 1) {
       let running: Promise<void> = Promise.resolve();
       if (action === 'configure') {
-        const kratix = withPhase(obj, name, 'Running');
+        // A re-run keeps the count of earlier retry requests (upstream's `attempts`).
+        const attempts = (input.attempt ?? 1) - 1;
+        const kratix = withPhase(obj, name, 'Running', undefined, attempts ? { attempts } : undefined);
         running = acc.patchStatus({ kratix });
         // Only this run writes the object's status while it runs: keep the local copy current
         // instead of reading it again after the containers.
@@ -190,7 +214,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         () =>
           deps.executor.run({
             traceEnv: pipelineTraceEnv(),
-            runKey: `${input.runId}/${input.index}-${name}`,
+            runKey: `${input.runId}/${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
             workflowId: input.runId,
             subject,
             pipeline,
@@ -201,7 +225,10 @@ export function pipelineRunActivities(deps: ActivityDeps) {
             objectYaml: stringify(obj),
             withMetadata: action === 'configure',
             settings,
-            runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
+            runDir: path.join(
+              runRoot(deps, input.runId),
+              `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
+            ),
             signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
             // A timed-out run is over: its Pod goes, like a cancelled one's.
             cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
@@ -262,6 +289,19 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     } catch (err) {
       if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
+    }
+    const control = parseWorkflowControl(outcome.files.metadata[WORKFLOW_CONTROL_FILE]);
+    if (!control.ok) throw await failPipeline(kube, acc, action, name, control.error);
+    if (control.control) {
+      // As upstream: the status is merged, the output is not written, the workflow stops here.
+      await suspendPipeline(kube, acc, {
+        pipeline: name,
+        control: control.control,
+        attempt: input.attempt ?? 1,
+        generation: input.generation,
+        status: result.status,
+      });
+      return { gone: false, files: 0, control: control.control };
     }
     let destinations;
     try {

@@ -9,7 +9,7 @@ import type { ObjectAccess } from './access.js';
 
 export interface PipelinePhase {
   name: string;
-  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
   message?: string;
   lastTransitionTime?: string;
 }
@@ -31,9 +31,12 @@ export function withPhase(
   name: string,
   phase: PipelinePhase['phase'],
   message?: string,
+  extra?: Record<string, unknown>,
 ): Record<string, unknown> {
   const phases = pipelinePhases(obj).map((p) =>
-    p.name === name ? { name, phase, ...(message ? { message } : {}), lastTransitionTime: now() } : p,
+    p.name === name
+      ? { name, phase, ...(message ? { message } : {}), ...extra, lastTransitionTime: now() }
+      : p,
   );
   const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
   const workflows = (kratix.workflows ?? {}) as Record<string, unknown>;
