@@ -1,5 +1,6 @@
 // Every side effect of kratix-temporal, as Temporal activities. Workflows import only the type.
 import type { ActivityDeps } from './deps.js';
+import { controlActivities } from './controls.js';
 import { deleteRunActivities } from './delete-runs.js';
 import { identityActivities } from './identity.js';
 import { pipelineRunActivities } from './pipeline-runs.js';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...promiseUpdateActivities(deps),
     ...promiseDeleteActivities(deps),
     ...stateStoreActivities(deps),
+    ...controlActivities(deps),
   };
 }
 

@@ -12,24 +12,26 @@ import {
 } from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
-import { findCondition } from '../src/core/status.js';
+import { findCondition, setCondition } from '../src/core/status.js';
 import {
   outcomeFailureDetail,
   pipelineSucceededStatus,
   runCompletedStatus,
-  runStartedStatus,
   RUN_EVENTS,
-  waitingForPromiseMessage,
 } from '../src/core/run-status.js';
 import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectConfigureResult, PipelineOutputError } from '../src/executors/collect.js';
+import { parseWorkflowControl, WORKFLOW_CONTROL_FILE } from '../src/core/workflow-control.js';
 import { EnvResolutionError } from '../src/kube/env.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
 import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
-import { failPipeline, now, reportPending, withPhase } from './run-status.js';
+import { CONDITION, conditionsWith, failPipeline, now, reportPending, withPhase } from './run-status.js';
+import { suspendPipeline, SUSPENDED_REASON } from './workflow-control.js';
+import { PAUSED_REASON } from './controls.js';
+import { REQUIREMENTS_REASON } from './requirements.js';
 import type { ActivityDeps } from './deps.js';
 import { writeOutput } from './output.js';
 import { findPipeline, promiseOf, reconcileIntervalMs } from './subject.js';
@@ -44,6 +46,8 @@ export interface RunPipelineInput {
   total: number;
   runId: string;
   generation: number;
+  /** The re-run of a pipeline that asked for it (workflow-control.yaml retryAfter): 2, 3, … */
+  attempt?: number;
 }
 
 /** Activities that run Promise and Resource pipelines (configure and delete). */
@@ -66,25 +70,53 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const intervalMs = await reconcileIntervalMs(kube, promise);
     const obj = await acc.read();
     if (!obj) return { gone: true, pipelines: [], intervalMs };
-    const available = (p: typeof promise) => findCondition(p.status, 'Available')?.status === 'True';
+    const isAvailable = (p: typeof promise) => findCondition(p.status, 'Available')?.status === 'True';
     // A cached copy a moment behind the API server must not hold a Resource back: check the source.
-    if (acc.type === 'resource' && !available(promise))
+    if (acc.type === 'resource' && !isAvailable(promise))
       promise = await promiseOf(kube, input.ref, { fresh: true });
-    if (acc.type === 'resource' && !available(promise)) {
-      const message = waitingForPromiseMessage(promise.metadata.name);
+    if (acc.type === 'resource' && !isAvailable(promise)) {
+      // Say why when the Promise knows (e.g. its required Promises are missing).
+      const available = findCondition(promise.status, 'Available');
+      const message =
+        `Waiting for Promise ${promise.metadata.name} to be available` +
+        (available?.reason === REQUIREMENTS_REASON ? `: ${available.message}` : '');
       if (obj.status?.message !== message) await acc.patchStatus({ message });
       throw new Error(message);
     }
     if (input.reason === 'manual') await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
     const pipelines = pipelinesFor(promise, acc.type, 'configure');
-    await acc.patchStatus(
-      runStartedStatus(
-        obj,
-        promise.metadata.name,
-        pipelines.map((p) => p.metadata.name),
+    const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
+    const { suspendedGeneration, ...workflows } = (kratix.workflows ?? {}) as Record<string, unknown>;
+    let conditions = conditionsWith(obj, {
+      type: CONDITION.configure,
+      status: 'False',
+      reason: 'PipelineNotCompleted',
+      message: 'Pipeline has not completed',
+    });
+    // A run after a suspension or a pause: Reconciled no longer says so.
+    const reconciled = findCondition(obj.status, 'Reconciled');
+    if (reconciled && [SUSPENDED_REASON, PAUSED_REASON].includes(reconciled.reason ?? ''))
+      conditions = setCondition(
+        conditions,
+        { type: 'Reconciled', status: 'Unknown', reason: 'Pending', message: 'Pending' },
         now(),
-      ),
-    );
+      );
+    await acc.patchStatus({
+      ...(obj.status?.message &&
+      !String(obj.status.message).startsWith(`Waiting for Promise ${promise.metadata.name} to be available`)
+        ? {}
+        : { message: 'Pending' }),
+      conditions,
+      kratix: {
+        ...kratix,
+        workflows: {
+          ...workflows,
+          // A merge patch: null removes it (the run starts over).
+          ...(suspendedGeneration !== undefined ? { suspendedGeneration: null } : {}),
+          pipelines: pipelines.map((p) => ({ name: p.metadata.name, phase: 'Pending' })),
+        },
+      },
+    });
     return {
       gone: false,
       intervalMs,
@@ -139,7 +171,9 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     if (ctx.info.attempt === 1) {
       let running: Promise<void> = Promise.resolve();
       if (action === 'configure') {
-        const kratix = withPhase(obj, name, 'Running');
+        // A re-run keeps the count of earlier retry requests (upstream's `attempts`).
+        const attempts = (input.attempt ?? 1) - 1;
+        const kratix = withPhase(obj, name, 'Running', undefined, attempts ? { attempts } : undefined);
         running = acc.patchStatus({ kratix });
         // Only this run writes the object's status while it runs: keep the local copy current
         // instead of reading it again after the containers.
@@ -184,7 +218,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         () =>
           deps.executor.run({
             traceEnv: pipelineTraceEnv(),
-            runKey: `${input.runId}/${input.index}-${name}`,
+            runKey: `${input.runId}/${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
             workflowId: input.runId,
             subject,
             pipeline,
@@ -195,7 +229,10 @@ export function pipelineRunActivities(deps: ActivityDeps) {
             objectYaml: stringify(obj),
             withMetadata: action === 'configure',
             settings,
-            runDir: path.join(runRoot(deps, input.runId), `${input.index}-${name}`),
+            runDir: path.join(
+              runRoot(deps, input.runId),
+              `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
+            ),
             signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
             // A timed-out run is over: its Pod goes, like a cancelled one's.
             cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
@@ -247,6 +284,19 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     } catch (err) {
       if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
       throw err;
+    }
+    const control = parseWorkflowControl(outcome.files.metadata[WORKFLOW_CONTROL_FILE]);
+    if (!control.ok) throw await failPipeline(kube, acc, action, name, control.error);
+    if (control.control) {
+      // As upstream: the status is merged, the output is not written, the workflow stops here.
+      await suspendPipeline(kube, acc, {
+        pipeline: name,
+        control: control.control,
+        attempt: input.attempt ?? 1,
+        generation: input.generation,
+        status: result.status,
+      });
+      return { gone: false, files: 0, control: control.control };
     }
     let destinations;
     try {

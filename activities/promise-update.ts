@@ -70,7 +70,8 @@ export function promiseUpdateActivities(deps: ActivityDeps) {
       const runCount = async (r: KubeObject) => {
         try {
           const state = await lifecycle(r).query(stateQuery);
-          return state.deleting ? undefined : state;
+          // A paused lifecycle runs nothing until resumed: nothing to wait for.
+          return state.deleting || state.paused ? undefined : state;
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) return undefined;
           throw err;

@@ -21,6 +21,7 @@ import { patchPromiseStatus, readPlatformConfig, readPromise } from '../src/kube
 import { objectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { writeStaticDependencies } from './output.js';
+import { checkRequirements } from './requirements.js';
 import { reconcileIntervalMs } from './subject.js';
 
 const now = () => new Date().toISOString();
@@ -179,7 +180,9 @@ export function promiseActivities(deps: ActivityDeps) {
         p,
         objectAccess(kube, { type: 'promise', promise: input.name, uid: input.uid }),
       );
-      return { gone: false, intervalMs };
+      // spec.requiredPromises: the API is installed, but the pipelines wait until they are met.
+      const unmetRequirements = await checkRequirements(kube, input.name, input.uid);
+      return { gone: false, intervalMs, ...(unmetRequirements ? { unmetRequirements } : {}) };
     }
     const fresh = (await readPromise(kube, input.name)) ?? p;
     const wasAvailable = findCondition(fresh.status, 'Available')?.status === 'True';

@@ -16,8 +16,9 @@ export function withPhase(
   name: string,
   phase: core.PipelinePhase['phase'],
   message?: string,
+  extra?: Record<string, unknown>,
 ): Record<string, unknown> {
-  return core.withPhase(obj, name, phase, now(), message);
+  return core.withPhase(obj, name, phase, now(), message, extra);
 }
 
 export function conditionsWith(obj: KubeObject, c: Condition): Condition[] {

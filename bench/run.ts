@@ -180,6 +180,12 @@ const lifecycleId = async (name: string) => {
 };
 let total = 0; // Resources the system holds
 
+/** Writes what is measured so far: a long run that is stopped keeps its finished phases. */
+function save(): void {
+  mkdirSync(path.dirname(OUT), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+}
+
 try {
   await startComponents();
   // The controller installs the platform CRDs as it starts.
@@ -269,6 +275,7 @@ try {
       ratioP50: round(p50 / s50, 2),
       breakdown,
     };
+    save();
   }
 
   if (PHASES.has('throughput')) {
@@ -298,6 +305,7 @@ try {
       cpuSeconds: usage.cpuSeconds,
       rssMiB: rss(),
     };
+    save();
   }
 
   if (PHASES.has('idle') || PHASES.has('restart')) {
@@ -309,6 +317,7 @@ try {
     await watch.waitFor(names, 60 * 60_000);
     total += more;
     result.scale = { resources: total, fillSeconds: round((Date.now() - t0) / 1000, 1) };
+    save();
   }
 
   if (PHASES.has('idle')) {
@@ -329,6 +338,7 @@ try {
       rssMiB: rss(),
       lifecycleHistoryEvents: lifecycleEvents,
     };
+    save();
   }
 
   if (PHASES.has('restart')) {
@@ -378,8 +388,7 @@ try {
 }
 
 result.finishedAt = new Date().toISOString();
-mkdirSync(path.dirname(OUT), { recursive: true });
-writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+save();
 printTable(result);
 console.log(`\nJSON: ${OUT}`);
 

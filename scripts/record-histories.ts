@@ -1,7 +1,9 @@
 // Records the Temporal histories of a full resource lifecycle (Promise install, resource create,
 // spec update, manual re-run, delete) and of the failure paths (a failing run and its retry, a
 // run superseded by a newer spec, a blocked delete retried by the manual label) into
-// test/histories/, for the replay test that guards workflow determinism. Re-record only for intentional, patched() workflow changes:
+// test/histories/, and upstream's controls (requiredPromises, workflow-control.yaml suspend and
+// retryAfter, the manual label interrupting a run, kratix.io/paused), for the replay test that
+// guards workflow determinism. Re-record only for intentional, patched() workflow changes:
 //   npx tsx scripts/record-histories.ts <folder name, e.g. v3>
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,6 +133,116 @@ async function recordFailurePaths(): Promise<void> {
   });
 }
 
+const promiseCoords = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises' };
+const promiseGone = (name: string) => async () => {
+  try {
+    await co.getClusterCustomObject({ ...promiseCoords, name });
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+/**
+ * A Promise that waits for a required Promise; its Resource suspends (workflow-control.yaml) until
+ * approved and re-labelled, asks for a retry, is interrupted mid-pipeline by the manual label, and
+ * is paused and resumed.
+ */
+async function recordControlPaths(): Promise<void> {
+  const api = {
+    promise: 'recorded-controls',
+    group: 'ctl.kratix.io',
+    version: 'v1',
+    kind: 'Gated',
+    plural: 'gateds',
+  };
+  const coords = { group: api.group, version: api.version, plural: api.plural, namespace: 'default' };
+  type Obj = {
+    metadata: { labels?: Record<string, string> };
+    status?: {
+      conditions?: { type: string; status: string; reason?: string }[];
+      kratix?: { workflows?: { pipelines?: { name: string; phase: string }[] } };
+    };
+  };
+  const get = () => co.getNamespacedCustomObject({ ...coords, name: 'c' }) as Promise<Obj>;
+  const cond = (o: Obj, type: string) => o.status?.conditions?.find((c) => c.type === type);
+  const phase = (o: Obj, name: string) =>
+    o.status?.kratix?.workflows?.pipelines?.find((p) => p.name === name)?.phase;
+  const patch = (body: unknown) => co.patchNamespacedCustomObject({ ...coords, name: 'c', body }, merge);
+  await co.createClusterCustomObject({
+    ...promiseCoords,
+    body: promiseFor(api, {
+      requiredPromises: [{ name: 'recorded-dep' }],
+      workflows: {
+        resource: {
+          configure: [
+            shPipeline('gate', {
+              g: `if ! grep -Eq 'approved: "?yes' /kratix/input/object.yaml; then
+  printf 'suspend: true\nmessage: needs approval\n' > /kratix/metadata/workflow-control.yaml
+elif ! grep -q 'attempts: 1' /kratix/input/object.yaml; then
+  printf 'retryAfter: 1s\n' > /kratix/metadata/workflow-control.yaml
+fi`,
+            }),
+            shPipeline('slow', { s: `grep -Eq 'fast: "?yes' /kratix/input/object.yaml || sleep 60` }),
+          ],
+        },
+      },
+    }),
+  });
+  await sleep(3000);
+  await co.createClusterCustomObject({
+    ...promiseCoords,
+    body: promiseFor({
+      promise: 'recorded-dep',
+      group: 'dep.kratix.io',
+      version: 'v1',
+      kind: 'Dep',
+      plural: 'deps',
+    }),
+  });
+  await until('controls CRD', async () => !!(await co.listNamespacedCustomObject(coords)));
+  await co.createNamespacedCustomObject({
+    ...coords,
+    body: { apiVersion: `${api.group}/${api.version}`, kind: api.kind, metadata: { name: 'c' }, spec: {} },
+  });
+  await until('suspended', async () => phase(await get(), 'gate') === 'Suspended');
+  await patch({
+    metadata: { annotations: { approved: 'yes' }, labels: { [MANUAL_RECONCILIATION_LABEL]: 'true' } },
+  });
+  await until('slow pipeline running', async () => phase(await get(), 'slow') === 'Running');
+  await patch({
+    metadata: { annotations: { fast: 'yes' }, labels: { [MANUAL_RECONCILIATION_LABEL]: 'true' } },
+  });
+  await until('completed', async () => {
+    const o = await get();
+    return (
+      !o.metadata.labels?.[MANUAL_RECONCILIATION_LABEL] && cond(o, 'PipelineCompleted')?.status === 'True'
+    );
+  });
+  await patch({ metadata: { labels: { 'kratix.io/paused': 'true' } } });
+  await until('paused', async () => cond(await get(), 'Reconciled')?.reason === 'PausedReconciliation');
+  await patch({ metadata: { labels: { 'kratix.io/paused': null } } });
+  await until('resumed and completed', async () => {
+    const o = await get();
+    return (
+      cond(o, 'Reconciled')?.reason !== 'PausedReconciliation' &&
+      cond(o, 'PipelineCompleted')?.status === 'True'
+    );
+  });
+  await sleep(1000);
+  await co.deleteNamespacedCustomObject({ ...coords, name: 'c' });
+  await until('controls resource gone', async () => {
+    try {
+      await get();
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  await co.deleteClusterCustomObject({ ...promiseCoords, name: 'recorded-controls' });
+  await until('controls promise gone', promiseGone('recorded-controls'));
+}
+
 try {
   const api = {
     promise: 'recorded',
@@ -186,6 +298,7 @@ try {
   });
 
   await recordFailurePaths();
+  await recordControlPaths();
 
   // Finally the Promise itself: its delete run and cleanup.
   await co.deleteClusterCustomObject({
@@ -212,7 +325,8 @@ try {
   const client = new Client({ connection });
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  const query = "KratixPromise = 'recorded' OR KratixPromise = 'recorded-failures'";
+  const query =
+    "KratixPromise = 'recorded' OR KratixPromise = 'recorded-failures' OR KratixPromise = 'recorded-controls'";
   for await (const wf of client.workflow.list({ query })) {
     // The CLI's JSON is the same format the Web UI downloads, and what runReplayHistories accepts.
     const json = execFileSync(
@@ -232,13 +346,17 @@ try {
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     const run = /\/(configure\/\d+|delete(?:\/\d+)?)$/.exec(wf.workflowId)?.[1]?.replace('/', '-');
-    const owner = wf.workflowId.startsWith('promise/recorded-failures/')
-      ? 'failures-promise'
-      : wf.workflowId.startsWith('promise/')
-        ? 'promise'
-        : wf.workflowId.startsWith('resource/recorded-failures/')
-          ? 'failures-resource'
-          : 'resource';
+    const owner = wf.workflowId.startsWith('promise/recorded-controls/')
+      ? 'controls-promise'
+      : wf.workflowId.startsWith('resource/recorded-controls/')
+        ? 'controls-resource'
+        : wf.workflowId.startsWith('promise/recorded-failures/')
+          ? 'failures-promise'
+          : wf.workflowId.startsWith('promise/')
+            ? 'promise'
+            : wf.workflowId.startsWith('resource/recorded-failures/')
+              ? 'failures-resource'
+              : 'resource';
     const file = `${owner}-${run ?? wf.type}.json`;
     // Replay needs the workflow id too (the workflows read it), so it is stored beside the history.
     writeFileSync(

@@ -1,4 +1,11 @@
-import { patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import {
   kube,
   KUBE_OPTIONS,
@@ -7,7 +14,12 @@ import {
   PIPELINE_OPTIONS,
   pipelines,
 } from './activities-proxy.js';
-import { supersedeSignal, type ConfigureRunInput, type ConfigureRunResult } from './definitions.js';
+import {
+  interruptSignal,
+  supersedeSignal,
+  type ConfigureRunInput,
+  type ConfigureRunResult,
+} from './definitions.js';
 import { describeRef } from './describe.js';
 
 /**
@@ -19,6 +31,14 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
   let superseded = false;
   setHandler(supersedeSignal, () => {
     superseded = true;
+  });
+  // The manual label: stop the pipeline in flight (its containers are killed) and end the run, so
+  // the lifecycle restarts from the first pipeline.
+  let interrupted = false;
+  let pipelineScope: CancellationScope | undefined;
+  setHandler(interruptSignal, () => {
+    interrupted = true;
+    pipelineScope?.cancel();
   });
   const { ref } = input;
   const runId = workflowInfo().workflowId;
@@ -48,23 +68,56 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
         ...identity,
       ]);
     else await kube.ensurePipelineIdentity.executeWithOptions({ ...KUBE_OPTIONS, summary }, [...identity]);
-    await pipelines.runPipeline.executeWithOptions(
-      {
-        ...PIPELINE_OPTIONS,
-        summary: `pipeline ${p.name} (${i + 1}/${plan.pipelines.length}): ${p.containers} container(s)`,
-      },
-      [
-        {
-          ref,
-          action: 'configure',
-          pipeline: p.name,
-          index: i,
-          total: plan.pipelines.length,
-          runId,
-          generation: input.generation,
-        },
-      ],
-    );
+    // A pipeline may ask (workflow-control.yaml) to be re-run after a delay: attempt counts them.
+    for (let attempt = 1; ; attempt++) {
+      if (interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+      pipelineScope = new CancellationScope();
+      let result;
+      try {
+        result = await pipelineScope.run(() =>
+          pipelines.runPipeline.executeWithOptions(
+            {
+              ...PIPELINE_OPTIONS,
+              summary:
+                `pipeline ${p.name} (${i + 1}/${plan.pipelines.length}): ${p.containers} container(s)` +
+                (attempt > 1 ? ` (attempt ${attempt})` : ''),
+            },
+            [
+              {
+                ref,
+                action: 'configure',
+                pipeline: p.name,
+                index: i,
+                total: plan.pipelines.length,
+                runId,
+                generation: input.generation,
+                ...(attempt > 1 ? { attempt } : {}),
+              },
+            ],
+          ),
+        );
+      } catch (err) {
+        // Cancelled for the manual label: the stopped attempt reports a cancellation or an error.
+        if (interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+        throw err;
+      } finally {
+        pipelineScope = undefined;
+      }
+      const control = 'control' in result ? result.control : undefined;
+      if (!control || !patched('workflow-control')) break;
+      if (control.kind === 'suspend') {
+        setCurrentDetails(
+          `**${describeRef(ref)}** · suspended by pipeline ${p.name}: waiting for the manual-reconciliation label or a spec change`,
+        );
+        return { outcome: 'suspended', intervalMs: plan.intervalMs };
+      }
+      setCurrentDetails(
+        `**${describeRef(ref)}** · pipeline ${p.name} asked to be re-run after ${control.retryAfter} (attempt ${attempt})`,
+      );
+      // A durable timer: a newer spec or the manual label cut it short and restart the run.
+      await condition(() => superseded || interrupted, control.retryAfterMs);
+      if (superseded || interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+    }
   }
   if (superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
   await steps.completeConfigureRun({ ref, generation: input.generation, runId });

@@ -16,8 +16,25 @@ export const reconcileSignal = defineSignal<[ReconcileSignal]>('reconcile');
 export const deleteSignal = defineSignal('delete');
 /** Sent by a lifecycle to its running configure run: finish the current pipeline, then stop. */
 export const supersedeSignal = defineSignal('supersede');
+/** Sent by a lifecycle to its running configure run: stop the current pipeline now (manual label). */
+export const interruptSignal = defineSignal('interrupt');
+export interface PausedSignal {
+  /** The kratix.io/paused label (on the object, or for a Resource on its Promise). */
+  paused: boolean;
+}
+export const pausedSignal = defineSignal<[PausedSignal]>('paused');
 
-export type LifecyclePhase = 'idle' | 'configuring' | 'waiting-retry' | 'deleting';
+export type LifecyclePhase =
+  | 'idle'
+  | 'configuring'
+  | 'waiting-retry'
+  | 'deleting'
+  /** A pipeline's workflow-control.yaml suspended it: waits for the manual label or a spec change. */
+  | 'suspended'
+  /** spec.requiredPromises not met: waits for the controller's word that a required Promise changed. */
+  | 'waiting-requirements'
+  /** kratix.io/paused: no runs until the label goes. */
+  | 'paused';
 
 export interface RunSummary {
   number: number;
@@ -44,6 +61,10 @@ export interface LifecycleState {
   /** ISO time of the next timed reconcile (interval or retry). */
   nextReconcileAt?: string;
   deleting: boolean;
+  /** The kratix.io/paused label is set. */
+  paused?: boolean;
+  /** The last run ended waiting for a person or another object; no timed reconcile meanwhile. */
+  blocked?: 'suspended' | 'requirements';
 }
 
 export const stateQuery = defineQuery<LifecycleState>('state');
@@ -60,7 +81,8 @@ export interface PromiseLifecycleInput {
   state?: LifecycleState;
 }
 
-export type RunOutcome = 'succeeded' | 'superseded' | 'gone';
+/** suspended: workflow-control.yaml said so; blocked: spec.requiredPromises not met. */
+export type RunOutcome = 'succeeded' | 'superseded' | 'gone' | 'suspended' | 'blocked';
 
 export interface ConfigureRunInput {
   ref: ObjectRef;

@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -16,6 +17,7 @@ import { rootCauseMessage } from '../src/core/errors.js';
 import {
   changedSignal,
   deleteSignal,
+  pausedSignal,
   reconcileSignal,
   stateQuery,
   type LifecycleState,
@@ -57,6 +59,10 @@ export interface EntityCallbacks {
   ): Promise<{ outcome: RunOutcome; intervalMs: number; runId?: string }>;
   /** Called when a newer spec arrives during a run (e.g. signal the child to stop after its pipeline). */
   supersede(): Promise<void>;
+  /** The manual label during a run: stop the current pipeline now (the loop then restarts). */
+  interrupt?(): Promise<void>;
+  /** Shows the kratix.io/paused label on the object (paused, or resumed). */
+  onPaused?(paused: boolean): Promise<void>;
   /** Called once the entity is deleted, after any in-flight run was cancelled. Not cancellable. */
   onDelete(state: LifecycleState): Promise<void>;
   /** Continue-as-new with the current state. */
@@ -76,8 +82,24 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
     if (state.phase === 'configuring') cb.supersede().catch(() => undefined);
   });
   setHandler(reconcileSignal, ({ reason }) => {
+    // A required Promise changed: that does not resume a workflow a pipeline suspended.
+    if (reason === 'requirements' && state.blocked === 'suspended') return;
     // "manual" wins: it is what a blocked delete waits for.
     if (state.pendingReason === undefined || reason === 'manual') state.pendingReason = reason;
+    // As upstream, the manual label interrupts a run in flight: it restarts from the first pipeline.
+    if (
+      reason === 'manual' &&
+      state.phase === 'configuring' &&
+      cb.interrupt &&
+      patched('manual-interrupts-run')
+    )
+      cb.interrupt().catch(() => undefined);
+  });
+  setHandler(pausedSignal, ({ paused }) => {
+    if (paused === (state.paused ?? false)) return;
+    state.paused = paused;
+    // Resuming runs the workflow again from its first pipeline, as upstream does on unpause.
+    if (!paused) state.pendingReason ??= 'unpaused';
   });
   setHandler(deleteSignal, () => {
     state.deleting = true;
@@ -88,6 +110,21 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
   const needsRun = () => state.wantedHash !== state.doneHash || state.pendingReason !== undefined;
 
   while (!state.deleting) {
+    if (state.paused) {
+      // A run in flight finished first; none starts until the label goes.
+      state.phase = 'paused';
+      await cb.onPaused?.(true);
+      await condition(() => state.deleting || !state.paused);
+      if (!state.deleting) await cb.onPaused?.(false);
+      continue;
+    }
+    if (!needsRun() && state.blocked) {
+      // Suspended by a pipeline, or waiting for required Promises: no timed reconcile, only a
+      // signal (manual label, spec change, a required Promise changing) wakes it.
+      state.phase = state.blocked === 'suspended' ? 'suspended' : 'waiting-requirements';
+      await condition(() => state.deleting || needsRun() || state.paused === true);
+      continue;
+    }
     if (!needsRun()) {
       const interval = state.intervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS;
       const delay =
@@ -96,8 +133,9 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
           : reconcileDelayMs(interval, cb.uid);
       state.phase = state.consecutiveFailures > 0 ? 'waiting-retry' : 'idle';
       state.nextReconcileAt = new Date(Date.now() + delay).toISOString();
-      const woke = await condition(() => state.deleting || needsRun(), delay);
+      const woke = await condition(() => state.deleting || needsRun() || state.paused === true, delay);
       state.nextReconcileAt = undefined;
+      if (state.paused) continue;
       if (!woke) state.pendingReason = state.consecutiveFailures > 0 ? 'retry' : 'interval';
       continue;
     }
@@ -110,6 +148,8 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
     const hashAtStart = state.wantedHash;
     state.pendingReason = undefined;
     state.phase = 'configuring';
+    // What the run leaves the lifecycle waiting for (kept during the run: it may decide by it).
+    let blocked: LifecycleState['blocked'];
     const summary: RunSummary = {
       number: ctx.number,
       workflowId: '',
@@ -127,6 +167,12 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
         state.doneHash = hashAtStart;
         state.doneGeneration = ctx.generation;
         state.consecutiveFailures = 0;
+      } else if (result.outcome === 'suspended' || result.outcome === 'blocked') {
+        // Not a failure: nothing is retried until a signal says something changed.
+        state.doneHash = hashAtStart;
+        state.doneGeneration = ctx.generation;
+        state.consecutiveFailures = 0;
+        blocked = result.outcome === 'suspended' ? 'suspended' : 'requirements';
       } else if (result.outcome === 'gone') {
         // The object disappeared without our finalizer running (e.g. forced removal): nothing to do.
         state.deleting = true;
@@ -140,6 +186,7 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
       state.doneHash = hashAtStart;
       state.consecutiveFailures++;
     } finally {
+      state.blocked = blocked;
       runScope = undefined;
       state.currentRun = undefined;
       state.currentPipeline = undefined;

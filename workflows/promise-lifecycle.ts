@@ -1,10 +1,11 @@
-import { continueAsNew, executeChild, patched } from '@temporalio/workflow';
+import { continueAsNew, executeChild, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
+import { DEFAULT_RECONCILIATION_INTERVAL_MS } from '../src/core/constants.js';
 import { configureRunId } from '../src/core/names.js';
 import { searchAttributesFor } from '../src/core/search-attributes.js';
 import type { PromiseRef } from '../src/core/types.js';
 import { install, kube, longRunning } from './activities-proxy.js';
 import { configureRun } from './configure-run.js';
-import type { PromiseLifecycleInput } from './definitions.js';
+import { interruptSignal, type PromiseLifecycleInput } from './definitions.js';
 import { deleteUntilDone } from './delete-run.js';
 import { initialState, runEntityLoop } from './entity-loop.js';
 import { workflowInfo } from '@temporalio/workflow';
@@ -30,6 +31,19 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
         });
         return { outcome: r.gone ? 'gone' : 'succeeded', intervalMs: r.intervalMs };
       }
+      // kratix.io/reconcile-resources: re-run every Resource (not the Promise's own pipelines).
+      // With the spec already installed, only that; otherwise after the run below.
+      const reconcileResources = ctx.reason === 'reconcile-resources';
+      if (
+        reconcileResources &&
+        state.doneHash === state.wantedHash &&
+        state.blocked === undefined &&
+        patched('reconcile-resources-label')
+      ) {
+        const done = await longRunning.rerunPromiseResources({ name: input.name, since: '' });
+        await kube.finishReconcileResources({ name: input.name, uid: input.uid, resources: done.resources });
+        return { outcome: 'succeeded', intervalMs: state.intervalMs ?? DEFAULT_RECONCILIATION_INTERVAL_MS };
+      }
       const r = await install.installPromise({
         name: input.name,
         uid: input.uid,
@@ -37,6 +51,9 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
         markAvailable: false,
       });
       if (r.gone) return { outcome: 'gone', intervalMs: r.intervalMs };
+      // spec.requiredPromises not met: wait (no timer) until the controller says one changed.
+      if ('unmetRequirements' in r && r.unmetRequirements && patched('required-promises'))
+        return { outcome: 'blocked', intervalMs: r.intervalMs };
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
       const result = await executeChild(configureRun, {
@@ -46,13 +63,25 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
         typedSearchAttributes: searchAttributesFor({ promise: input.name }, 'configure'),
       });
       // A changed Promise re-runs its resources (bounded concurrency); the first install does not.
-      if (result.outcome === 'succeeded' && ctx.reason === 'spec-changed') {
-        await longRunning.rerunPromiseResources({ name: input.name, since: '' });
+      if (result.outcome === 'succeeded' && (ctx.reason === 'spec-changed' || reconcileResources)) {
+        const done = await longRunning.rerunPromiseResources({ name: input.name, since: '' });
+        if (reconcileResources)
+          await kube.finishReconcileResources({
+            name: input.name,
+            uid: input.uid,
+            resources: done.resources,
+          });
       }
       return { ...result, runId: id };
     },
     async supersede() {
       // Each run re-reads the Promise; the loop starts a new run for the newer spec.
+    },
+    async interrupt() {
+      if (state.currentRun) await getExternalWorkflowHandle(state.currentRun).signal(interruptSignal);
+    },
+    async onPaused(paused) {
+      await kube.markPaused({ ref, paused });
     },
     async onDelete() {
       if (patched('promise-delete-run')) {

@@ -12,7 +12,7 @@ import { SA, searchAttributesFor } from '../src/core/search-attributes.js';
 import { kube } from './activities-proxy.js';
 import { configureRun } from './configure-run.js';
 import { deleteUntilDone } from './delete-run.js';
-import { supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
+import { interruptSignal, supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
 import { initialState, runEntityLoop } from './entity-loop.js';
 
 /**
@@ -46,6 +46,12 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
     },
     async supersede() {
       await child?.signal(supersedeSignal);
+    },
+    async interrupt() {
+      await child?.signal(interruptSignal);
+    },
+    async onPaused(paused) {
+      await kube.markPaused({ ref, paused });
     },
     async onDelete() {
       upsertSearchAttributes([{ key: SA.workflowAction, value: 'delete' }]);

@@ -11,6 +11,7 @@ import { apiTarget } from '../core/crd.js';
 import { dependenciesOutputDir, resourceOutputDir, type DestinationInfo } from '../core/destinations.js';
 import { planOutput, recordedFor, staticDependencyFiles } from '../core/output-plan.js';
 import { outputGroups, SelectorFileError } from '../core/output-groups.js';
+import { parseWorkflowControl, WORKFLOW_CONTROL_FILE } from '../core/workflow-control.js';
 import { withUpstreamStatus, WORKS_SUCCEEDED } from '../core/upstream-status.js';
 import {
   pipelineEnv,
@@ -329,6 +330,21 @@ async function runConfigure(
     } catch (err) {
       if (!(err instanceof PipelineOutputError)) throw err;
       fail(ctx, obj, report, 'configure', name, err.message);
+      break;
+    }
+    const control = parseWorkflowControl(ran.files.metadata[WORKFLOW_CONTROL_FILE]);
+    if (!control.ok || control.control) {
+      // A cluster would suspend the run here (workflow-control.yaml); a test reports where it stopped.
+      fail(
+        ctx,
+        obj,
+        report,
+        'configure',
+        name,
+        control.ok
+          ? `suspends the workflow (${WORKFLOW_CONTROL_FILE}); kratix-temporal test stops here`
+          : control.error,
+      );
       break;
     }
     const written = schedule(ctx, report, obj, type, name, result.files, result.destinationSelectors);

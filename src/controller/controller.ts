@@ -1,21 +1,25 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Attributes } from '@opentelemetry/api';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   DELETE_FINALIZER,
   KRATIX_GROUP,
   KRATIX_VERSION,
   MANUAL_RECONCILIATION_LABEL,
+  PAUSED_LABEL,
+  RECONCILE_RESOURCES_LABEL,
   TASK_QUEUE,
 } from '../core/constants.js';
+import { evaluateRequirements, requiredPromisesOf, type RequirementStatus } from '../core/requirements.js';
+import { findCondition } from '../core/status.js';
 import { apiTarget } from '../core/crd.js';
 import { promiseWorkflowId, resourceWorkflowId } from '../core/names.js';
 import { searchAttributesFor } from '../core/search-attributes.js';
 import type { KratixPromise, KubeObject, ResourceRef } from '../core/types.js';
 import { Kube } from '../kube/client.js';
 import { addFinalizerPatch, patchPromiseMetadata, patchResourceMetadata } from '../kube/objects.js';
-import { changedSignal, deleteSignal, reconcileSignal } from '../../workflows/definitions.js';
+import { changedSignal, deleteSignal, pausedSignal, reconcileSignal } from '../../workflows/definitions.js';
 import type { promiseLifecycle, resourceLifecycle } from '../../workflows/index.js';
 import { specHash } from './hash.js';
 import { ResilientInformer } from './watcher.js';
@@ -53,6 +57,8 @@ export class Controller {
     string,
     { target: Target; informer: ResilientInformer<KubeObject & k8s.KubernetesObject> }
   >();
+  /** Whether each Promise (by name) carries kratix.io/paused: its Resources pause with it. */
+  private readonly promisePaused = new Map<string, boolean>();
   /** What each workflow was last told, so status-only updates cost no signal. */
   private readonly lastSent = new Map<string, string>();
   /** Watch events go through a keyed queue: a failed handler is retried, never dropped. */
@@ -134,6 +140,7 @@ export class Controller {
   /** The Promise is gone (its CRD too): stop watching its kind. */
   private async onPromiseGone(p: KratixPromise): Promise<void> {
     this.forget(p);
+    await this.tellDependents(p.metadata.name);
     const watcher = this.resourceWatchers.get(p.metadata.name);
     this.resourceWatchers.delete(p.metadata.name);
     await watcher?.informer.stop();
@@ -217,6 +224,19 @@ export class Controller {
     if (!p.metadata.finalizers?.includes(DELETE_FINALIZER)) {
       await patchPromiseMetadata(this.opts.kube, name, uid, addFinalizerPatch(DELETE_FINALIZER));
     }
+    const paused = p.metadata.labels?.[PAUSED_LABEL] === 'true';
+    await this.syncPaused(
+      uid,
+      paused,
+      p,
+      (signal) => this.opts.client.workflow.signalWithStart('promiseLifecycle', { ...start, ...signal }),
+      about('paused'),
+    );
+    if (this.promisePaused.get(name) !== paused) {
+      // Its Resources pause and resume with it: look at each again.
+      this.promisePaused.set(name, paused);
+      this.requeueResources(name);
+    }
     const hash = specHash(p.spec);
     await this.once(
       uid,
@@ -230,7 +250,106 @@ export class Controller {
       about('changed'),
     );
     await signalManual();
+    // kratix.io/reconcile-resources: once per labelling (the lifecycle removes the label when done).
+    if (p.metadata.labels?.[RECONCILE_RESOURCES_LABEL] === 'true')
+      await this.once(
+        `${uid}/reconcile-resources`,
+        'set',
+        () =>
+          this.opts.client.workflow
+            .getHandle(workflowId)
+            .signal(reconcileSignal, { reason: 'reconcile-resources' }),
+        about('reconcile-resources'),
+      );
+    else this.lastSent.delete(`${uid}/reconcile-resources`);
+    await this.syncRequirements(p);
+    await this.tellDependents(name);
     await this.ensureResourceWatcher(p);
+  }
+
+  /** Promises whose spec.requiredPromises names `name` look at their requirements again. */
+  private async tellDependents(name: string): Promise<void> {
+    for (const d of this.promises?.list() ?? [])
+      if (requiredPromisesOf(d).some((r) => r.name === name)) await this.syncRequirements(d);
+  }
+
+  /**
+   * Level-triggered: when what the watched Promises say about `d`'s requirements differs from what
+   * `d` recorded (status.requiredPromises), its lifecycle checks them again, whether it waits for
+   * them or one it relied on went away. Once per distinct answer, so a restart costs no runs.
+   */
+  private async syncRequirements(d: KratixPromise): Promise<void> {
+    const uid = d.metadata.uid;
+    const required = requiredPromisesOf(d);
+    // Before its first check the lifecycle's own run looks at them anyway.
+    if (!uid || d.metadata.deletionTimestamp || !findCondition(d.status, 'RequirementsFulfilled')) return;
+    const known = new Map((this.promises?.list() ?? []).map((p) => [p.metadata.name, p]));
+    const now = evaluateRequirements(required, (n) => known.get(n)).requiredPromises;
+    const recorded = (d.status?.requiredPromises ?? []) as RequirementStatus[];
+    const differs = now.some(
+      (r) => recorded.find((x) => x.name === r.name && x.version === r.version)?.state !== r.state,
+    );
+    if (!differs) return;
+    const workflowId = promiseWorkflowId(d.metadata.name, uid);
+    await this.once(
+      `${uid}/requirements`,
+      JSON.stringify(now),
+      async () => {
+        try {
+          await this.opts.client.workflow
+            .getHandle(workflowId)
+            .signal(reconcileSignal, { reason: 'requirements' });
+        } catch (err) {
+          // Not started yet: its first run checks the requirements anyway.
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+      },
+      {
+        kind: 'Promise',
+        signal: 'requirements',
+        attributes: spanAttributes('update', 'Promise', d, workflowId),
+      },
+    );
+  }
+
+  /**
+   * Tells the lifecycle about kratix.io/paused: paused before anything else (so a new object never
+   * starts a run), resumed only when it was told it is paused or its status says so (a restarted
+   * controller does not signal every object).
+   */
+  private async syncPaused(
+    uid: string,
+    paused: boolean,
+    obj: KubeObject,
+    send: (signal: { signal: typeof pausedSignal; signalArgs: [{ paused: boolean }] }) => Promise<unknown>,
+    span: { kind: string; signal: string; attributes: Attributes },
+  ): Promise<void> {
+    const key = `${uid}/paused`;
+    const shown = findCondition(obj.status, 'Reconciled')?.reason === 'PausedReconciliation';
+    if (!paused && this.lastSent.get(key) !== 'true' && !shown) return;
+    await this.once(
+      key,
+      String(paused),
+      () => send({ signal: pausedSignal, signalArgs: [{ paused }] }),
+      span,
+    );
+  }
+
+  /** Handles every known Resource of the Promise again (e.g. it was paused or resumed). */
+  private requeueResources(promise: string): void {
+    const w = this.resourceWatchers.get(promise);
+    if (!w) return;
+    for (const obj of w.informer.list())
+      this.queue.add(
+        `${w.target.plural}.${w.target.group}/${obj.metadata?.namespace}/${obj.metadata?.name}`,
+        {
+          kind: 'resource',
+          ev: 'update',
+          promise,
+          target: w.target,
+          obj,
+        },
+      );
   }
 
   private async ensureResourceWatcher(p: KratixPromise): Promise<void> {
@@ -325,6 +444,15 @@ export class Controller {
       if (manual) await signalManual();
       return;
     }
+    // Paused first: a new paused object never starts a run.
+    const paused = obj.metadata.labels?.[PAUSED_LABEL] === 'true' || this.promisePaused.get(promise) === true;
+    await this.syncPaused(
+      uid,
+      paused,
+      obj,
+      (signal) => this.opts.client.workflow.signalWithStart('resourceLifecycle', { ...start, ...signal }),
+      about('paused'),
+    );
     const hash = specHash(obj.spec);
     const key = `changed/${generation}/${hash}`;
     const completed =

@@ -12,3 +12,7 @@ export const MANAGED_BY = 'kratix-temporal';
 export const CONFIG_MAP_NAME = 'kratix';
 export const DEFAULT_RECONCILIATION_INTERVAL_MS = 10 * 60 * 60 * 1000;
 export const MIN_RECONCILIATION_INTERVAL_MS = 60 * 1000;
+/** Upstream's label that pauses reconciliation of a Promise (and its Resources) or a Resource. */
+export const PAUSED_LABEL = 'kratix.io/paused';
+/** Upstream's label on a Promise: re-run all its Resources, then the label is removed. */
+export const RECONCILE_RESOURCES_LABEL = 'kratix.io/reconcile-resources';

@@ -8,7 +8,7 @@ import type { Condition, KubeObject, WorkflowAction } from './types.js';
 
 export interface PipelinePhase {
   name: string;
-  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
   message?: string;
   lastTransitionTime?: string;
 }
@@ -33,9 +33,12 @@ export function withPhase(
   phase: PipelinePhase['phase'],
   time: string,
   message?: string,
+  extra?: Record<string, unknown>,
 ): Status {
   const phases = pipelinePhases(obj).map((p) =>
-    p.name === name ? { name, phase, ...(message ? { message } : {}), lastTransitionTime: time } : p,
+    p.name === name
+      ? { name, phase, ...(message ? { message } : {}), ...extra, lastTransitionTime: time }
+      : p,
   );
   const kratix = (obj.status?.kratix ?? {}) as Status;
   const workflows = (kratix.workflows ?? {}) as Status;
@@ -58,9 +61,12 @@ export function runStartedStatus(
   time: string,
 ): Status {
   const kratix = (obj.status?.kratix ?? {}) as Status;
+  const { suspendedGeneration, ...workflows } = (kratix.workflows ?? {}) as Status;
   const message = obj.status?.message;
   return {
-    ...(message && message !== waitingForPromiseMessage(promise) ? {} : { message: 'Pending' }),
+    ...(message && !String(message).startsWith(waitingForPromiseMessage(promise))
+      ? {}
+      : { message: 'Pending' }),
     conditions: conditionsWith(
       obj,
       {
@@ -74,7 +80,9 @@ export function runStartedStatus(
     kratix: {
       ...kratix,
       workflows: {
-        ...((kratix.workflows ?? {}) as Status),
+        ...workflows,
+        // A merge patch: null removes it (the run starts over).
+        ...(suspendedGeneration !== undefined ? { suspendedGeneration: null } : {}),
         pipelines: pipelines.map((name) => ({ name, phase: 'Pending' })),
       },
     },

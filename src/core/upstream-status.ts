@@ -8,6 +8,10 @@ import type { Condition } from './types.js';
 export const WORKS_SUCCEEDED = 'WorksSucceeded';
 
 const IN_PROGRESS = new Set(['PipelineNotCompleted', 'PipelinePending']);
+/** A pipeline's workflow-control.yaml suspended the workflow (ours and upstream's reason). */
+const SUSPENDED = 'WorkflowSuspended';
+/** kratix.io/paused: Reconciled says so until the label goes. */
+const PAUSED = 'PausedReconciliation';
 
 /** Upstream's ConfigureWorkflowCompleted / DeleteWorkflowCompleted for one of ours. */
 function workflowCondition(ours: Condition, type: string, failedReason: string): Condition {
@@ -21,6 +25,8 @@ function workflowCondition(ours: Condition, type: string, failedReason: string):
       message: 'All pipelines completed',
       ...observed,
     };
+  if (ours.status === 'False' && ours.reason === SUSPENDED)
+    return { type, status: 'False', reason: SUSPENDED, message: ours.message ?? 'Suspended' };
   if (ours.status === 'False' && !IN_PROGRESS.has(ours.reason ?? ''))
     return { type, status: 'False', reason: failedReason, message: ours.message ?? 'A pipeline has failed' };
   return {
@@ -36,13 +42,17 @@ function workflowCondition(ours: Condition, type: string, failedReason: string):
 function reconciledCondition(
   workflow: Condition | undefined,
   works: Condition | undefined,
+  current: Condition | undefined,
 ): Condition | undefined {
+  if (current?.reason === PAUSED) return undefined;
   const c = (status: Condition['status'], reason: string, message: string): Condition => ({
     type: 'Reconciled',
     status,
     reason,
     message,
   });
+  if (workflow?.status === 'False' && workflow.reason === SUSPENDED)
+    return c('Unknown', SUSPENDED, 'Suspended');
   if (workflow?.status === 'False')
     return workflow.reason === 'PipelinesInProgress'
       ? c('Unknown', 'WorkflowPending', 'Pending')
@@ -78,7 +88,11 @@ export function withUpstreamStatus(patch: Record<string, unknown>, now: string):
         workflowCondition(del, 'DeleteWorkflowCompleted', 'DeleteWorkflowFailed'),
         now,
       );
-    const reconciled = reconciledCondition(find('ConfigureWorkflowCompleted'), find(WORKS_SUCCEEDED));
+    const reconciled = reconciledCondition(
+      find('ConfigureWorkflowCompleted'),
+      find(WORKS_SUCCEEDED),
+      find('Reconciled'),
+    );
     if (reconciled) list = setCondition(list, reconciled, now);
     out.conditions = list;
   }

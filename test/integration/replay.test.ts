@@ -45,6 +45,13 @@ describe('recorded histories', () => {
         'v4/failures-resource-configure-2.json',
         'v4/failures-resource-delete.json',
         'v4/failures-resource-delete-2.json',
+        // upstream controls: requiredPromises waits, workflow-control.yaml suspend and retryAfter,
+        // the manual label interrupting a run, kratix.io/paused
+        'v5-control/controls-promise-promiseLifecycle.json',
+        'v5-control/controls-resource-resourceLifecycle.json',
+        'v5-control/controls-resource-configure-1.json',
+        'v5-control/controls-resource-configure-2.json',
+        'v5-control/controls-resource-configure-3.json',
       ]),
     );
   });

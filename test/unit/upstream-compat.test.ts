@@ -161,6 +161,28 @@ describe('upstream conditions and counters', () => {
     ).toBe('False/DeleteWorkflowFailed');
   });
 
+  it('a suspended workflow is Reconciled=Unknown/WorkflowSuspended; a paused object keeps Reconciled=Paused', () => {
+    expect(
+      conds({
+        conditions: [
+          { type: 'PipelineCompleted', status: 'False', reason: 'WorkflowSuspended', message: 'm' },
+        ],
+      }),
+    ).toMatchObject({
+      ConfigureWorkflowCompleted: 'False/WorkflowSuspended',
+      Reconciled: 'Unknown/WorkflowSuspended',
+    });
+    expect(
+      conds({
+        conditions: [
+          { type: 'PipelineCompleted', status: 'True' },
+          { type: 'WorksSucceeded', status: 'True' },
+          { type: 'Reconciled', status: 'Unknown', reason: 'PausedReconciliation', message: 'Paused' },
+        ],
+      }).Reconciled,
+    ).toBe('Unknown/PausedReconciliation');
+  });
+
   it('keeps lastTransitionTime when the status does not change', () => {
     const out = withUpstreamStatus(
       {

@@ -66,6 +66,8 @@ function defaults(): FakeActivities {
     deleteResourcesOfPromise: async () => ({ deleted: 0 }),
     removeFromStateStores: async () => undefined,
     finishPromiseDelete: async () => undefined,
+    markPaused: async () => undefined,
+    finishReconcileResources: async () => undefined,
   } as FakeActivities;
 }
 
