@@ -30,8 +30,6 @@ const present = (v: unknown) =>
 export function unsupportedPromiseFields(promise: { spec?: Record<string, unknown> }): string[] {
   const spec = promise.spec ?? {};
   const out: string[] = [];
-  // Until the Promise waits for its requirements (issue 12 item 5), say that it does not.
-  if (present(spec.requiredPromises)) out.push('spec.requiredPromises');
   const workflows = isMap(spec.workflows) ? spec.workflows : {};
   for (const [type, action] of WORKFLOWS) {
     const byType = workflows[type];

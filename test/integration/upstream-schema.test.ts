@@ -20,9 +20,6 @@ metadata:
   labels:
     kratix.io/promise-version: v0.1.0
 spec:
-  requiredPromises:
-    - name: postgresql
-      version: v1.0.0
   destinationSelectors:
     - matchLabels:
         environment: dev
@@ -103,7 +100,6 @@ ${crdYaml(api, '    ')}
     });
     const unsupported = condition(promise, 'UnsupportedFields');
     expect(unsupported).toMatchObject({ status: 'True', reason: 'FieldsNotSupported' });
-    expect(unsupported?.message).toContain('spec.requiredPromises');
     expect(unsupported?.message).toContain('spec.workflows.resource.configure[0].metadata.generateName');
     expect(unsupported?.message).toContain(
       'spec.workflows.resource.configure[0].spec.rbac.permissions[1].nonResourceURLs',
@@ -143,7 +139,6 @@ spec:
       '--type=json',
       '-p',
       JSON.stringify([
-        { op: 'remove', path: '/spec/requiredPromises' },
         { op: 'remove', path: '/spec/workflows/resource/configure/0/metadata/generateName' },
         { op: 'remove', path: '/spec/workflows/resource/configure/0/spec/rbac/permissions/1' },
       ]),

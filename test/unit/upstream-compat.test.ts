@@ -57,7 +57,6 @@ describe('unsupported upstream fields', () => {
       },
     };
     expect(unsupportedPromiseFields(p)).toEqual([
-      'spec.requiredPromises',
       'spec.workflows.promise.configure[0].metadata.finalizers',
       'spec.workflows.promise.configure[0].metadata.generateName',
       'spec.workflows.promise.configure[0].spec.rbac.permissions[0].nonResourceURLs',
