@@ -3,7 +3,7 @@
 // per test file; one worker (its own task queue) per test, so each test has its own fakes.
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -16,10 +16,12 @@ import {
 import type { Activities } from '../../activities/index.js';
 import { DEFAULT_RECONCILIATION_INTERVAL_MS } from '../../src/core/constants.js';
 import { SA } from '../../src/core/search-attributes.js';
+import { resourceWorkflowId } from '../../src/core/names.js';
 import type { ResourceRef } from '../../src/core/types.js';
 import { resolveBinary } from '../../src/infra/binaries.js';
 import { workflowsPath } from '../../src/worker.js';
-import type { LifecycleState } from '../../workflows/definitions.js';
+import { changedSignal, type LifecycleState } from '../../workflows/definitions.js';
+import type { resourceLifecycle } from '../../workflows/resource-lifecycle.js';
 import { waitUntil } from '../support/promises.js';
 
 export type FakeActivities = {
@@ -222,4 +224,23 @@ export function resourceRef(name: string): ResourceRef {
     name,
     uid: randomUUID(),
   };
+}
+
+/** What the controller does for a new Resource: signalWithStart `changed`. */
+export function startLifecycle(
+  client: Client,
+  taskQueue: string,
+  ref: ResourceRef,
+  opts: { generation?: number; specHash?: string; state?: LifecycleState } = {},
+): Promise<WorkflowHandle<typeof resourceLifecycle>> {
+  return client.workflow.signalWithStart<
+    typeof resourceLifecycle,
+    [{ generation: number; specHash: string }]
+  >('resourceLifecycle', {
+    workflowId: resourceWorkflowId(ref),
+    taskQueue,
+    args: [{ ref, ...(opts.state ? { state: opts.state } : {}) }],
+    signal: changedSignal,
+    signalArgs: [{ generation: opts.generation ?? 1, specHash: opts.specHash ?? 'h1' }],
+  });
 }

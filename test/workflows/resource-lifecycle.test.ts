@@ -1,7 +1,7 @@
 // The entity loop of resourceLifecycle, end to end on a real Temporal server with fake activities:
 // backoff, supersede, delete during a run and a blocked delete.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { configureRunId, deleteRunId, resourceWorkflowId } from '../../src/core/names.js';
 import { SA } from '../../src/core/search-attributes.js';
 import type { ResourceRef } from '../../src/core/types.js';
@@ -11,12 +11,12 @@ import {
   reconcileSignal,
   type LifecycleState,
 } from '../../workflows/definitions.js';
-import type { resourceLifecycle } from '../../workflows/resource-lifecycle.js';
 import {
   eventually,
   fakeActivities,
   Gate,
   resourceRef,
+  startLifecycle as startHarnessLifecycle,
   startWorkflowTestEnv,
   stateWhere,
   type WorkflowTestEnv,
@@ -34,23 +34,11 @@ afterAll(async () => {
   await t?.teardown();
 });
 
-/** What the controller does for a new Resource: signalWithStart `changed`. */
-function startLifecycle(
+const startLifecycle = (
   taskQueue: string,
   ref: ResourceRef,
-  opts: { generation?: number; specHash?: string; state?: LifecycleState } = {},
-): Promise<WorkflowHandle<typeof resourceLifecycle>> {
-  return client.workflow.signalWithStart<
-    typeof resourceLifecycle,
-    [{ generation: number; specHash: string }]
-  >('resourceLifecycle', {
-    workflowId: resourceWorkflowId(ref),
-    taskQueue,
-    args: [{ ref, ...(opts.state ? { state: opts.state } : {}) }],
-    signal: changedSignal,
-    signalArgs: [{ generation: opts.generation ?? 1, specHash: opts.specHash ?? 'h1' }],
-  });
-}
+  opts?: Parameters<typeof startHarnessLifecycle>[3],
+): ReturnType<typeof startHarnessLifecycle> => startHarnessLifecycle(client, taskQueue, ref, opts);
 
 const pipelineFailed = (message: string) => ApplicationFailure.nonRetryable(message, 'PipelineFailed');
 

@@ -2,7 +2,7 @@
 // workflow-control.yaml (suspend, retryAfter), the kratix.io/paused label, the manual label
 // interrupting a run, and a Promise waiting for its requiredPromises.
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { configureRunId, promiseWorkflowId, resourceWorkflowId } from '../../src/core/names.js';
 import { isPromiseRef, type ResourceRef } from '../../src/core/types.js';
 import {
@@ -12,12 +12,12 @@ import {
   type LifecycleState,
 } from '../../workflows/definitions.js';
 import type { promiseLifecycle } from '../../workflows/promise-lifecycle.js';
-import type { resourceLifecycle } from '../../workflows/resource-lifecycle.js';
 import {
   eventually,
   fakeActivities,
   Gate,
   resourceRef,
+  startLifecycle as startHarnessLifecycle,
   startWorkflowTestEnv,
   stateWhere,
   type WorkflowTestEnv,
@@ -35,21 +35,11 @@ afterAll(async () => {
   await t?.teardown();
 });
 
-function startLifecycle(
+const startLifecycle = (
   taskQueue: string,
   ref: ResourceRef,
-): Promise<WorkflowHandle<typeof resourceLifecycle>> {
-  return client.workflow.signalWithStart<
-    typeof resourceLifecycle,
-    [{ generation: number; specHash: string }]
-  >('resourceLifecycle', {
-    workflowId: resourceWorkflowId(ref),
-    taskQueue,
-    args: [{ ref }],
-    signal: changedSignal,
-    signalArgs: [{ generation: 1, specHash: 'h1' }],
-  });
-}
+  opts?: Parameters<typeof startHarnessLifecycle>[3],
+): ReturnType<typeof startHarnessLifecycle> => startHarnessLifecycle(client, taskQueue, ref, opts);
 
 const runs = (s: LifecycleState) => s.lastRuns.map((r) => `${r.number}:${r.reason}:${r.outcome}`);
 
