@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, testKubeConfig } from '../support/cluster.js';
+import { createTestNamespace } from '../support/cluster.js';
 import { createBareRepo, GitHttpServer } from '../support/git-server.js';
 import { GitSshServer } from '../support/ssh-server.js';
 import {
   applyPromise,
-  condition,
   eventsFor,
   promiseFor,
   resources,
@@ -20,29 +18,14 @@ import {
   checkout,
   createDestination,
   createGitStateStore,
+  createPlatformSecret,
   filesUnder,
-  getClusterObject,
+  gitStoreReady,
 } from '../support/state-store.js';
 
 const writer = shPipeline('render', [
   `printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: authored\\n' > /kratix/output/cm.yaml`,
 ]);
-
-async function createSecret(name: string, stringData: Record<string, string>): Promise<void> {
-  await testKubeConfig()
-    .makeApiClient(k8s.CoreV1Api)
-    .createNamespacedSecret({
-      namespace: 'kratix-platform-system',
-      body: { metadata: { name }, stringData },
-    });
-}
-
-async function storeReady(name: string, status: 'True' | 'False') {
-  return waitUntil(`store ${name} Ready=${status}`, async () => {
-    const c = condition(await getClusterObject('gitstatestores', name), 'Ready');
-    return c?.status === status ? c : undefined;
-  });
-}
 
 /** A Promise writing one file to the Destination labelled auth=<id>; returns where it landed. */
 async function writeThrough(id: string): Promise<string> {
@@ -86,7 +69,7 @@ describe('GitStateStore authMethod and gitAuthor (upstream fields)', () => {
   it('authMethod ssh uses the key even when the Secret also holds a password; commits carry gitAuthor', async () => {
     const id = uniqueApi('x').group.split('.')[0]!;
     const bare = createBareRepo(root, `ssh-${id}.git`);
-    await createSecret(`ssh-${id}`, {
+    await createPlatformSecret(`ssh-${id}`, {
       sshPrivateKey: ssh.clientKey,
       knownHosts: ssh.knownHosts,
       username: 'kratix',
@@ -100,7 +83,7 @@ describe('GitStateStore authMethod and gitAuthor (upstream fields)', () => {
       secretRef: { name: `ssh-${id}`, namespace: 'kratix-platform-system' },
     });
     await createDestination(`dest-${id}`, { gitauth: id }, `ssh-${id}`);
-    expect((await storeReady(`ssh-${id}`, 'True')).reason).toBe('RepositoryReachable');
+    expect((await gitStoreReady(`ssh-${id}`, 'True')).reason).toBe('RepositoryReachable');
     const dir = await writeThrough(id);
     expect(filesUnder(checkout(bare), dir)).toEqual(['cm.yaml']);
     expect(authorOf(bare)).toBe(
@@ -111,7 +94,7 @@ describe('GitStateStore authMethod and gitAuthor (upstream fields)', () => {
   it('authMethod basicAuth over https-style smart HTTP, gitAuthor name only', async () => {
     const id = uniqueApi('x').group.split('.')[0]!;
     const bare = createBareRepo(root, `basic-${id}.git`);
-    await createSecret(`basic-${id}`, { username: 'kratix', password: 'token-1' });
+    await createPlatformSecret(`basic-${id}`, { username: 'kratix', password: 'token-1' });
     await createGitStateStore(`basic-${id}`, {
       url: `${http.url}/basic-${id}.git`,
       authMethod: 'basicAuth',
@@ -119,7 +102,7 @@ describe('GitStateStore authMethod and gitAuthor (upstream fields)', () => {
       secretRef: { name: `basic-${id}` },
     });
     await createDestination(`dest-${id}`, { gitauth: id }, `basic-${id}`);
-    await storeReady(`basic-${id}`, 'True');
+    await gitStoreReady(`basic-${id}`, 'True');
     const dir = await writeThrough(id);
     expect(filesUnder(checkout(bare), dir)).toEqual(['cm.yaml']);
     expect(authorOf(bare)).toBe('kratix <kratix-temporal@localhost> / kratix <kratix-temporal@localhost>');
@@ -127,8 +110,8 @@ describe('GitStateStore authMethod and gitAuthor (upstream fields)', () => {
 
   it('reports an authMethod that does not fit the url or the Secret, and githubApp, on the store with an Event', async () => {
     const id = uniqueApi('x').group.split('.')[0]!;
-    await createSecret(`keyonly-${id}`, { sshPrivateKey: ssh.clientKey, knownHosts: ssh.knownHosts });
-    await createSecret(`app-${id}`, { appID: '1', installationID: '2', privateKey: 'x' });
+    await createPlatformSecret(`keyonly-${id}`, { sshPrivateKey: ssh.clientKey, knownHosts: ssh.knownHosts });
+    await createPlatformSecret(`app-${id}`, { appID: '1', installationID: '2', privateKey: 'x' });
     const cases: [string, Record<string, unknown>, string][] = [
       [
         `sshhttps-${id}`,
@@ -148,7 +131,7 @@ describe('GitStateStore authMethod and gitAuthor (upstream fields)', () => {
     ];
     for (const [name, spec] of cases) await createGitStateStore(name, spec);
     for (const [name, , message] of cases) {
-      const c = await storeReady(name, 'False');
+      const c = await gitStoreReady(name, 'False');
       expect(c).toMatchObject({ reason: 'InvalidConfiguration', message });
       await waitUntil(`${name} event`, async () =>
         (await eventsFor('default', name)).some(

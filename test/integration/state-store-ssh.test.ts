@@ -1,46 +1,29 @@
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace, testKubeConfig } from '../support/cluster.js';
+import { createTestNamespace } from '../support/cluster.js';
 import { createBareRepo } from '../support/git-server.js';
 import { GitSshServer } from '../support/ssh-server.js';
 import {
   applyPromise,
-  condition,
   promiseFor,
   resources,
   shPipeline,
   uniqueApi,
   waitForPromiseAvailable,
-  waitUntil,
 } from '../support/promises.js';
 import {
   checkout,
   createDestination,
   createGitStateStore,
+  createPlatformSecret,
   filesUnder,
   getClusterObject,
+  gitStoreReady,
 } from '../support/state-store.js';
 
 const writer = shPipeline('render', [
   `printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: over-ssh\\n' > /kratix/output/cm.yaml`,
 ]);
-
-async function createSecret(name: string, stringData: Record<string, string>): Promise<void> {
-  await testKubeConfig()
-    .makeApiClient(k8s.CoreV1Api)
-    .createNamespacedSecret({
-      namespace: 'kratix-platform-system',
-      body: { metadata: { name }, stringData },
-    });
-}
-
-async function storeCondition(name: string, status: 'True' | 'False') {
-  return waitUntil(`store ${name} Ready=${status}`, async () => {
-    const c = condition(await getClusterObject('gitstatestores', name), 'Ready');
-    return c?.status === status ? c : undefined;
-  });
-}
 
 describe('GitOps state store over ssh', () => {
   let server: GitSshServer;
@@ -56,10 +39,13 @@ describe('GitOps state store over ssh', () => {
   it('writes with the Secret private key once the host key matches knownHosts', async () => {
     const id = uniqueApi('x').group.split('.')[0]!;
     const bare = createBareRepo(root, `ssh-${id}.git`);
-    await createSecret(`ssh-${id}`, { sshPrivateKey: server.clientKey, knownHosts: server.knownHosts });
+    await createPlatformSecret(`ssh-${id}`, {
+      sshPrivateKey: server.clientKey,
+      knownHosts: server.knownHosts,
+    });
     await createGitStateStore(`ssh-${id}`, { url: server.url(bare), secretRef: { name: `ssh-${id}` } });
     await createDestination(`ssh-${id}`, { ssh: id }, `ssh-${id}`);
-    expect((await storeCondition(`ssh-${id}`, 'True')).reason).toBe('RepositoryReachable');
+    expect((await gitStoreReady(`ssh-${id}`, 'True')).reason).toBe('RepositoryReachable');
 
     const api = uniqueApi('sshw');
     await applyPromise(
@@ -83,15 +69,15 @@ describe('GitOps state store over ssh', () => {
     const bare = createBareRepo(root, `hk-${id}.git`);
     // A known_hosts line for this address, but with another key: what an impostor would present.
     const otherKey = server.knownHosts.replace(/ssh-ed25519 \S+/, server.clientPublicKey);
-    await createSecret(`hk-${id}`, { sshPrivateKey: server.clientKey, knownHosts: otherKey });
+    await createPlatformSecret(`hk-${id}`, { sshPrivateKey: server.clientKey, knownHosts: otherKey });
     await createGitStateStore(`hk-${id}`, { url: server.url(bare), secretRef: { name: `hk-${id}` } });
-    const hostKey = await storeCondition(`hk-${id}`, 'False');
+    const hostKey = await gitStoreReady(`hk-${id}`, 'False');
     expect(hostKey.reason).toBe('HostKeyVerificationFailed');
     expect(hostKey.message).toMatch(/Host key verification failed/);
 
-    await createSecret(`nokh-${id}`, { sshPrivateKey: server.clientKey });
+    await createPlatformSecret(`nokh-${id}`, { sshPrivateKey: server.clientKey });
     await createGitStateStore(`nokh-${id}`, { url: server.url(bare), secretRef: { name: `nokh-${id}` } });
-    const noKnownHosts = await storeCondition(`nokh-${id}`, 'False');
+    const noKnownHosts = await gitStoreReady(`nokh-${id}`, 'False');
     expect(noKnownHosts.reason).toBe('InvalidConfiguration');
     expect(noKnownHosts.message).toBe(
       `GitStateStore nokh-${id}: Secret kratix-platform-system/nokh-${id} has sshPrivateKey but no knownHosts (the server's host keys, e.g. from ssh-keyscan)`,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { testKubeConfig } from './cluster.js';
 import { createBareRepo } from './git-server.js';
+import { condition, waitUntil } from './promises.js';
 
 const coords = (plural: string) => ({ group: 'platform.kratix.io', version: 'v1alpha1', plural });
 const custom = () => testKubeConfig().makeApiClient(k8s.CustomObjectsApi);
@@ -84,4 +85,22 @@ export async function privateDestination(label: string): Promise<string> {
   await createGitStateStore(`store-${label}`, { url: `file://${bare}` });
   await createDestination(`dest-${label}`, { dest: label }, `store-${label}`);
   return bare;
+}
+
+/** A Secret with these keys in kratix-platform-system, where state stores look for theirs. */
+export async function createPlatformSecret(name: string, stringData: Record<string, string>): Promise<void> {
+  await testKubeConfig()
+    .makeApiClient(k8s.CoreV1Api)
+    .createNamespacedSecret({
+      namespace: 'kratix-platform-system',
+      body: { metadata: { name }, stringData },
+    });
+}
+
+/** Waits until GitStateStore `name` reports Ready=`status`; returns that condition. */
+export function gitStoreReady(name: string, status: 'True' | 'False') {
+  return waitUntil(`store ${name} Ready=${status}`, async () => {
+    const c = condition(await getClusterObject('gitstatestores', name), 'Ready');
+    return c?.status === status ? c : undefined;
+  });
 }
