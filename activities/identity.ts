@@ -10,32 +10,35 @@ import type { ActivityDeps } from './deps.js';
 import { failPipeline } from './run-status.js';
 import { findPipeline, promiseOf } from './subject.js';
 
-export function identityActivities(deps: ActivityDeps) {
+/** Ensures pipeline identities: the activity below, and the first pipeline of a folded run start. */
+export function identityEnsurer(deps: ActivityDeps) {
   const { kube } = deps;
 
-  async function ensurePipelineIdentity(input: { ref: ObjectRef; action: WorkflowAction; pipeline: string }) {
+  /**
+   * Applies a pipeline's ServiceAccount and RBAC. `beforeFailure` runs before a problem retrying
+   * cannot fix is recorded on the object (a run that folds its start status into its first
+   * pipeline writes it there, so the failure lands on the run's pipeline list).
+   */
+  async function ensureIdentity(
+    input: { ref: ObjectRef; action: WorkflowAction; pipeline: string },
+    beforeFailure?: () => Promise<unknown>,
+  ) {
     const acc = objectAccess(kube, input.ref);
+    const fail = async (detail: string) => {
+      await beforeFailure?.();
+      return failPipeline(kube, acc, input.action, input.pipeline, detail);
+    };
     const promise = await promiseOf(kube, input.ref);
     const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
     const id = pipelineIdentity(withPipelineNamespace(acc.subject(input.action), promise), pipeline);
     // The policy may have tightened since the Promise was installed.
     const denials = pipelinePermissionDenials(pipeline, (await readPlatformConfig(kube)).pipelinePermissions);
     if (denials.length)
-      throw await failPipeline(
-        kube,
-        acc,
-        input.action,
-        input.pipeline,
-        `its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`,
-      );
+      throw await fail(`its permissions are not allowed: ${permissionsNotAllowedMessage(denials)}`);
     // As upstream, a Promise's pipelineNamespace must exist: say so instead of retrying forever.
     const wanted = promise.spec?.workflows?.config?.pipelineNamespace;
     if (wanted && !(await namespaceExists(kube, wanted)))
-      throw await failPipeline(
-        kube,
-        acc,
-        input.action,
-        input.pipeline,
+      throw await fail(
         `spec.workflows.config.pipelineNamespace "${wanted}" is not an existing namespace (create it, or remove the field)`,
       );
     try {
@@ -44,18 +47,20 @@ export function identityActivities(deps: ActivityDeps) {
       // Invalid (422) or malformed (400): retrying cannot help, so fail the run and say why.
       const code = statusCode(err);
       if (code === 422 || code === 400)
-        throw await failPipeline(
-          kube,
-          acc,
-          input.action,
-          input.pipeline,
-          `the API server rejected its ServiceAccount or RBAC: ${describeApiError(err)}`,
-        );
+        throw await fail(`the API server rejected its ServiceAccount or RBAC: ${describeApiError(err)}`);
       throw err;
     }
     return { serviceAccount: id.serviceAccount.name, namespace: id.serviceAccount.namespace };
   }
 
+  return ensureIdentity;
+}
+
+export function identityActivities(deps: ActivityDeps) {
+  const ensureIdentity = identityEnsurer(deps);
+  async function ensurePipelineIdentity(input: { ref: ObjectRef; action: WorkflowAction; pipeline: string }) {
+    return ensureIdentity(input);
+  }
   return { ensurePipelineIdentity };
 }
 

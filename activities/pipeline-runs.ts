@@ -14,21 +14,31 @@ import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
 import { findCondition, setCondition } from '../src/core/status.js';
 import {
+  applyMergePatch,
   outcomeFailureDetail,
   pipelineSucceededStatus,
   runCompletedStatus,
+  runStartedStatus,
   RUN_EVENTS,
 } from '../src/core/run-status.js';
-import { isPromiseRef, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
+import {
+  isPromiseRef,
+  type Condition,
+  type KratixPromise,
+  type KubeObject,
+  type ObjectRef,
+  type WorkflowAction,
+} from '../src/core/types.js';
 import { collectConfigureResult, PipelineOutputError } from '../src/executors/collect.js';
 import { parseWorkflowControl, WORKFLOW_CONTROL_FILE } from '../src/core/workflow-control.js';
 import { EnvResolutionError } from '../src/kube/env.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
 import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
-import { objectAccess } from './access.js';
+import { objectAccess, type ObjectAccess } from './access.js';
+import { identityEnsurer } from './identity.js';
 import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
-import { CONDITION, conditionsWith, failPipeline, now, reportPending, withPhase } from './run-status.js';
+import { failPipeline, now, reportPending, withPhase } from './run-status.js';
 import { suspendPipeline, SUSPENDED_REASON } from './workflow-control.js';
 import { PAUSED_REASON } from './controls.js';
 import { REQUIREMENTS_REASON } from './requirements.js';
@@ -48,11 +58,37 @@ export interface RunPipelineInput {
   generation: number;
   /** The re-run of a pipeline that asked for it (workflow-control.yaml retryAfter): 2, 3, … */
   attempt?: number;
+  /** The first pipeline of a folded run: its Running patch also carries the run's start status. */
+  startRun?: boolean;
+  /** The last pipeline of a folded run: its status patch also completes the run. */
+  completeRun?: boolean;
+}
+
+/**
+ * The status a configure run starts with: PipelineCompleted=False, every pipeline Pending, and
+ * Reconciled no longer saying a suspension or pause if that is what ended the last run.
+ */
+function startStatus(obj: KubeObject, promise: KratixPromise, pipelines: { metadata: { name: string } }[]) {
+  const status = runStartedStatus(
+    obj,
+    promise.metadata.name,
+    pipelines.map((p) => p.metadata.name),
+    now(),
+  );
+  const reconciled = findCondition(obj.status, 'Reconciled');
+  if (reconciled && [SUSPENDED_REASON, PAUSED_REASON].includes(reconciled.reason ?? ''))
+    status.conditions = setCondition(
+      status.conditions as Condition[],
+      { type: 'Reconciled', status: 'Unknown', reason: 'Pending', message: 'Pending' },
+      now(),
+    );
+  return status;
 }
 
 /** Activities that run Promise and Resource pipelines (configure and delete). */
 export function pipelineRunActivities(deps: ActivityDeps) {
   const { kube } = deps;
+  const ensureIdentity = identityEnsurer(deps);
 
   /**
    * Marks a configure run as started and returns its plan: pipeline names, container counts and the
@@ -63,8 +99,11 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     generation: number;
     reason: string;
     runId: string;
+    /** Ensure the first pipeline's identity here and leave the start status to its runPipeline. */
+    fold?: boolean;
   }) {
-    const acc = objectAccess(kube, input.ref);
+    const { ref } = input;
+    const acc = objectAccess(kube, ref);
     pruneEarlierRuns(deps, input.runId);
     let promise = await promiseOf(kube, input.ref);
     const intervalMs = await reconcileIntervalMs(kube, promise);
@@ -85,42 +124,18 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     }
     if (input.reason === 'manual') await acc.patchMetadata(removeLabelPatch(MANUAL_RECONCILIATION_LABEL));
     const pipelines = pipelinesFor(promise, acc.type, 'configure');
-    const kratix = (obj.status?.kratix ?? {}) as Record<string, unknown>;
-    const { suspendedGeneration, ...workflows } = (kratix.workflows ?? {}) as Record<string, unknown>;
-    let conditions = conditionsWith(obj, {
-      type: CONDITION.configure,
-      status: 'False',
-      reason: 'PipelineNotCompleted',
-      message: 'Pipeline has not completed',
-    });
-    // A run after a suspension or a pause: Reconciled no longer says so.
-    const reconciled = findCondition(obj.status, 'Reconciled');
-    if (reconciled && [SUSPENDED_REASON, PAUSED_REASON].includes(reconciled.reason ?? ''))
-      conditions = setCondition(
-        conditions,
-        { type: 'Reconciled', status: 'Unknown', reason: 'Pending', message: 'Pending' },
-        now(),
-      );
-    await acc.patchStatus({
-      ...(obj.status?.message &&
-      !String(obj.status.message).startsWith(`Waiting for Promise ${promise.metadata.name} to be available`)
-        ? {}
-        : { message: 'Pending' }),
-      conditions,
-      kratix: {
-        ...kratix,
-        workflows: {
-          ...workflows,
-          // A merge patch: null removes it (the run starts over).
-          ...(suspendedGeneration !== undefined ? { suspendedGeneration: null } : {}),
-          pipelines: pipelines.map((p) => ({ name: p.metadata.name, phase: 'Pending' })),
-        },
-      },
-    });
+    // Folded: the first pipeline's identity now, and the start status goes out with its Running
+    // phase (one status patch less per run). A failure here still shows the run's pipeline list.
+    const folded = input.fold === true && pipelines.length > 0;
+    const start = () => acc.patchStatus(startStatus(obj, promise, pipelines));
+    if (folded)
+      await ensureIdentity({ ref, action: 'configure', pipeline: pipelines[0]!.metadata.name }, start);
+    else await start();
     return {
       gone: false,
       intervalMs,
       pipelines: pipelines.map((p) => ({ name: p.metadata.name, containers: p.spec.containers.length })),
+      ...(folded ? { folded: true } : {}),
     };
   }
 
@@ -168,16 +183,29 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     // Phase Running and the PipelineStarted Event are written while the containers start: both
     // land before anything the run writes after them (awaited below), and cost no latency.
     let announced: Promise<unknown> = Promise.resolve();
-    if (ctx.info.attempt === 1) {
+    // A folded start is written by whichever attempt gets here: the run's pipeline list must show.
+    if (ctx.info.attempt === 1 || input.startRun) {
       let running: Promise<void> = Promise.resolve();
       if (action === 'configure') {
+        const start = input.startRun
+          ? startStatus(obj, promise, pipelinesFor(promise, acc.type, 'configure'))
+          : undefined;
+        const base = start
+          ? { ...obj, status: applyMergePatch(obj.status, start) as KubeObject['status'] }
+          : obj;
         // A re-run keeps the count of earlier retry requests (upstream's `attempts`).
         const attempts = (input.attempt ?? 1) - 1;
-        const kratix = withPhase(obj, name, 'Running', undefined, attempts ? { attempts } : undefined);
-        running = acc.patchStatus({ kratix });
+        const kratix = withPhase(base, name, 'Running', undefined, attempts ? { attempts } : undefined);
+        // The start's nulls (e.g. suspendedGeneration: the run starts over) stay in the patch.
+        const startWorkflows = (start?.kratix as { workflows?: object } | undefined)?.workflows;
+        const patch = {
+          ...start,
+          kratix: { ...kratix, workflows: { ...startWorkflows, ...(kratix.workflows as object) } },
+        };
+        running = acc.patchStatus(patch);
         // Only this run writes the object's status while it runs: keep the local copy current
         // instead of reading it again after the containers.
-        obj.status = { ...(obj.status ?? {}), kratix };
+        obj.status = applyMergePatch(obj.status, patch) as KubeObject['status'];
       }
       const started = recordEvent(
         kube,
@@ -309,8 +337,17 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
     const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);
+    let status = pipelineSucceededStatus(latest, result.status, name, destinations, now());
+    const isPromise = isPromiseRef(ref);
+    const wasAvailable = findCondition(latest.status, 'Available')?.status === 'True';
+    if (input.completeRun) {
+      // As completeConfigureRun: the run's folder goes before the status says completed.
+      removeRunDir(deps, input.runId);
+      const after = { ...latest, status: applyMergePatch(latest.status, status) as KubeObject['status'] };
+      status = { ...status, ...runCompletedStatus(after, input.generation, isPromise, now()) };
+    }
     try {
-      await acc.patchStatus(pipelineSucceededStatus(latest, result.status, name, destinations, now()));
+      await acc.patchStatus(status);
     } catch (err) {
       // Too large (413) or invalid (422) for the API server: retrying the same status cannot help.
       const code = statusCode(err);
@@ -331,7 +368,15 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       'PipelineSucceeded',
       RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
     );
-    return { gone: false, files: result.files.length };
+    if (input.completeRun) await recordRunCompleted(acc, isPromise && !wasAvailable);
+    return { gone: false, files: result.files.length, ...(input.completeRun ? { completed: true } : {}) };
+  }
+
+  /** The Events of a completed configure run (and of a Promise that just became Available). */
+  async function recordRunCompleted(acc: ObjectAccess, becameAvailable: boolean) {
+    await recordEvent(kube, acc.event, 'Normal', 'ConfigureWorkflowCompleted', RUN_EVENTS.configureCompleted);
+    if (becameAvailable)
+      await recordEvent(kube, acc.event, 'Normal', 'Available', RUN_EVENTS.promiseAvailable);
   }
 
   /** The last pipeline succeeded: PipelineCompleted=True for this generation (a Promise becomes Available). */
@@ -345,15 +390,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       const promise = isPromiseRef(input.ref);
       const wasAvailable = findCondition(obj.status, 'Available')?.status === 'True';
       await acc.patchStatus(runCompletedStatus(obj, input.generation, promise, now()));
-      await recordEvent(
-        kube,
-        acc.event,
-        'Normal',
-        'ConfigureWorkflowCompleted',
-        RUN_EVENTS.configureCompleted,
-      );
-      if (promise && !wasAvailable)
-        await recordEvent(kube, acc.event, 'Normal', 'Available', RUN_EVENTS.promiseAvailable);
+      await recordRunCompleted(acc, promise && !wasAvailable);
     }
   }
 

@@ -1,9 +1,12 @@
 // The local executor's run folders on this worker: one per run, kept while it may resume.
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { runDirName, runDirsOfLifecycle } from '../src/core/names.js';
+import { runDirName, runDirsBefore, runDirsOfLifecycle } from '../src/core/names.js';
 import { keepRunLogs, removeKeptLogs } from '../src/executors/local-logs.js';
 import type { ActivityDeps } from './deps.js';
+
+/** How many earlier runs' folders a run start looks for. */
+const PRUNE_WINDOW = 10;
 
 /** Folder of one run: the same on every retry of an activity, so a retry resumes. */
 export function runRoot(deps: ActivityDeps, runId: string): string {
@@ -15,21 +18,15 @@ export function runRoot(deps: ActivityDeps, runId: string): string {
  * the next run starts; successful runs remove their own). One run per lifecycle at a time.
  */
 export function pruneEarlierRuns(deps: ActivityDeps, runId: string): void {
-  const current = path.basename(runRoot(deps, runId));
-  const prefix = current.replace(/_configure_\d+$/, '_configure_');
-  if (prefix === current) return;
   const dir = path.join(deps.workDir, 'runs');
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return;
+  // Normally only the run before this one (when it failed); a few more if runs of this object
+  // moved between workers.
+  for (const e of runDirsBefore(path.basename(runRoot(deps, runId)), 0, PRUNE_WINDOW)) {
+    const folder = path.join(dir, e);
+    if (!existsSync(folder)) continue;
+    keepRunLogsOfDir(deps, e);
+    rmSync(folder, { recursive: true, force: true });
   }
-  for (const e of entries)
-    if (e.startsWith(prefix) && e !== current) {
-      keepRunLogsOfDir(deps, e);
-      rmSync(path.join(dir, e), { recursive: true, force: true });
-    }
 }
 
 /** Keeps a run's container output (bounded) for `kratix-temporal logs`, then removes its folder. */

@@ -42,15 +42,23 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
   });
   const { ref } = input;
   const runId = workflowInfo().workflowId;
-  // Runs started before this change replay with regular activities for these steps.
-  const local = patched('local-configure-steps');
+  // Folded steps: the start step also ensures the first pipeline's identity, the first pipeline
+  // writes the start status with its Running phase, and the last one completes the run: two
+  // local activities and two status patches fewer per run. Folded runs use local activities for
+  // the short steps; asked first, so a new run records one patch marker (each also upserts the
+  // TemporalChangeVersion search attribute: a visibility write). Runs recorded before either
+  // change replay with regular activities for these steps.
+  const fold = patched('fold-run-steps');
+  const local = fold || patched('local-configure-steps');
   const steps = local ? localKube : kube;
   const plan = await steps.startConfigureRun({
     ref,
     generation: input.generation,
     reason: input.reason,
     runId,
+    ...(fold ? { fold: true } : {}),
   });
+  let completed = false;
   if (plan.gone) return { outcome: 'gone', intervalMs: plan.intervalMs };
 
   for (const [i, p] of plan.pipelines.entries()) {
@@ -63,11 +71,15 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
     );
     const identity = [{ ref, action: 'configure' as const, pipeline: p.name }] as const;
     const summary = `identity for pipeline ${p.name}`;
-    if (local)
-      await localKube.ensurePipelineIdentity.executeWithOptions({ ...LOCAL_KUBE_OPTIONS, summary }, [
-        ...identity,
-      ]);
-    else await kube.ensurePipelineIdentity.executeWithOptions({ ...KUBE_OPTIONS, summary }, [...identity]);
+    const startsRun = plan.folded === true && i === 0;
+    // A folded run's start step already ensured the first pipeline's identity.
+    if (!startsRun) {
+      if (local)
+        await localKube.ensurePipelineIdentity.executeWithOptions({ ...LOCAL_KUBE_OPTIONS, summary }, [
+          ...identity,
+        ]);
+      else await kube.ensurePipelineIdentity.executeWithOptions({ ...KUBE_OPTIONS, summary }, [...identity]);
+    }
     // A pipeline may ask (workflow-control.yaml) to be re-run after a delay: attempt counts them.
     for (let attempt = 1; ; attempt++) {
       if (interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
@@ -92,6 +104,8 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
                 runId,
                 generation: input.generation,
                 ...(attempt > 1 ? { attempt } : {}),
+                ...(startsRun && attempt === 1 ? { startRun: true } : {}),
+                ...(fold && i === plan.pipelines.length - 1 ? { completeRun: true } : {}),
               },
             ],
           ),
@@ -103,6 +117,7 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
       } finally {
         pipelineScope = undefined;
       }
+      if ('completed' in result && result.completed) completed = true;
       const control = 'control' in result ? result.control : undefined;
       if (!control || !patched('workflow-control')) break;
       if (control.kind === 'suspend') {
@@ -120,7 +135,7 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
     }
   }
   if (superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
-  await steps.completeConfigureRun({ ref, generation: input.generation, runId });
+  if (!completed) await steps.completeConfigureRun({ ref, generation: input.generation, runId });
   setCurrentDetails(`**${describeRef(ref)}** · generation ${input.generation}: all pipelines succeeded`);
   return { outcome: 'succeeded', intervalMs: plan.intervalMs };
 }

@@ -23,16 +23,29 @@ export function sampleProcess(pid: number): ProcSample | undefined {
   }
 }
 
+/**
+ * CPU seconds of a process and everything under it: its own, its reaped children's, and every live
+ * descendant's (the worker's process runner and the containers and git processes it starts).
+ */
+export function treeCpu(pid: number): number {
+  const own = sampleProcess(pid)?.cpu ?? 0;
+  let sum = own;
+  for (const child of childProcesses(pid).values()) sum += treeCpu(child);
+  return sum;
+}
+
 /** Direct children of `ppid` by command name (etcd, kube-apiserver, temporal), with their pids. */
 export function childProcesses(ppid: number): Map<string, number> {
   const out = new Map<string, number>();
+  let n = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(rest[1]) !== ppid) continue;
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/-v[\d.]*$/, '');
-      out.set(name, Number(pid));
+      // Several children of one name (e.g. pipeline processes) each keep an entry.
+      out.set(out.has(name) ? `${name}#${++n}` : name, Number(pid));
     } catch {
       // ended meanwhile
     }
@@ -45,11 +58,19 @@ export class CpuMeter {
   private before = new Map<string, number>();
   private t0 = 0;
 
-  constructor(private readonly pids: () => Map<string, number>) {}
+  /** `whole`: names measured with their descendants (see treeCpu); the others on their own. */
+  constructor(
+    private readonly pids: () => Map<string, number>,
+    private readonly whole: ReadonlySet<string> = new Set(),
+  ) {}
+
+  private cpu(name: string, pid: number): number | undefined {
+    return this.whole.has(name) ? treeCpu(pid) : sampleProcess(pid)?.cpu;
+  }
 
   start(): void {
     this.t0 = Date.now();
-    this.before = new Map([...this.pids()].map(([n, pid]) => [n, sampleProcess(pid)?.cpu ?? 0]));
+    this.before = new Map([...this.pids()].map(([n, pid]) => [n, this.cpu(n, pid) ?? 0]));
   }
 
   /** CPU seconds used by each process since start(), and the elapsed seconds. */
@@ -57,8 +78,8 @@ export class CpuMeter {
     const seconds = (Date.now() - this.t0) / 1000;
     const cpuSeconds: Record<string, number> = {};
     for (const [n, pid] of this.pids()) {
-      const s = sampleProcess(pid);
-      if (s) cpuSeconds[n] = round(s.cpu - (this.before.get(n) ?? 0), 2);
+      const s = this.cpu(n, pid);
+      if (s !== undefined) cpuSeconds[n] = round(s - (this.before.get(n) ?? 0), 2);
     }
     return { seconds: round(seconds, 1), cpuSeconds };
   }

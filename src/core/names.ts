@@ -88,6 +88,20 @@ export function runDirsOfLifecycle(lifecycleId: string, entries: string[]): stri
   });
 }
 
+/**
+ * Folder names of the configure runs `skip + 1` … `skip + count` before the run `runDir` of the
+ * same lifecycle (runDirName keeps one prefix per lifecycle), newest first: the run folders to
+ * prune, found by name instead of by listing a folder every object shares (10,000 Resources
+ * created at once made that listing quadratic). [] for a folder that is not a configure run.
+ */
+export function runDirsBefore(runDir: string, skip: number, count: number): string[] {
+  const m = /^(.*_configure_)(\d+)$/.exec(runDir);
+  if (!m) return [];
+  const out: string[] = [];
+  for (let n = Number(m[2]) - skip - 1; n >= 1 && out.length < count; n--) out.push(`${m[1]}${n}`);
+  return out;
+}
+
 /** "Redis team-a/cache" or "Promise redis": for summaries, details and commit messages. */
 export function describeRef(ref: ObjectRef): string {
   return isPromiseRef(ref) ? `Promise ${ref.promise}` : `${ref.kind} ${ref.namespace}/${ref.name}`;

@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { runDirName, runDirsOfLifecycle } from '../core/names.js';
+import { runDirName, runDirsBefore, runDirsOfLifecycle } from '../core/names.js';
 
 export const KEPT_LOG_BYTES = 64 * 1024;
 export const KEPT_RUNS_PER_LIFECYCLE = 5;
@@ -112,25 +112,13 @@ export function keepRunLogs(workDir: string, runId: string): void {
   }
 }
 
-/** The object part of a run folder name: what its runs share. */
-export function lifecycleOfRunDir(name: string): string {
-  return name.replace(/_(configure_\d+|delete(_\d+)?)$/, '');
-}
-
-/** Newer runs first: configure runs by number, a delete (the last thing an object does) before them. */
-export function runOrder(name: string): number {
-  const n = /_configure_(\d+)$/.exec(name)?.[1];
-  return n === undefined ? Number.MAX_SAFE_INTEGER : Number(n);
-}
-
-/** Keeps the newest KEPT_RUNS_PER_LIFECYCLE runs' logs of the lifecycle `name` belongs to. */
+/**
+ * Keeps the newest KEPT_RUNS_PER_LIFECYCLE runs' logs of the lifecycle `name` belongs to: the
+ * configure runs that fell out of that window, by name (the folder holds every object's logs).
+ */
 function pruneKeptLogs(workDir: string, name: string): void {
   const root = path.join(workDir, 'logs');
-  const lifecycle = lifecycleOfRunDir(name);
-  const same = list(root)
-    .filter((e) => lifecycleOfRunDir(e) === lifecycle)
-    .sort((a, b) => runOrder(b) - runOrder(a));
-  for (const e of same.slice(KEPT_RUNS_PER_LIFECYCLE))
+  for (const e of runDirsBefore(name, KEPT_RUNS_PER_LIFECYCLE - 1, 2 * KEPT_RUNS_PER_LIFECYCLE))
     rmSync(path.join(root, e), { recursive: true, force: true });
 }
 

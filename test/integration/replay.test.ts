@@ -52,6 +52,11 @@ describe('recorded histories', () => {
         'v5-control/controls-resource-configure-1.json',
         'v5-control/controls-resource-configure-2.json',
         'v5-control/controls-resource-configure-3.json',
+        // folded run steps: identity in the start step, start and completion in the pipelines
+        'v6-fold/resource-configure-1.json',
+        'v6-fold/failures-resource-configure-1.json',
+        'v6-fold/controls-resource-configure-1.json',
+        'v6-fold/promise-configure-1.json',
       ]),
     );
   });

@@ -177,12 +177,14 @@ spec:
 `);
     expect(applied.stderr).not.toMatch(/unknown field|Warning/);
     expect(applied.code).toBe(0);
-    const d = await waitUntil('destination reports initWorkloads', async () => {
+    // Ready may follow a moment later (its state store was created just before).
+    const d = await waitUntil('destination reports initWorkloads and is Ready', async () => {
       const o = await getClusterObject('destinations', `up-dest-${id}`);
-      return condition(o, 'UnsupportedFields')?.status === 'True' ? o : undefined;
+      return condition(o, 'UnsupportedFields')?.status === 'True' && condition(o, 'Ready')?.status === 'True'
+        ? o
+        : undefined;
     });
     expect(condition(d, 'UnsupportedFields')?.message).toContain('spec.initWorkloads.enabled');
-    expect(condition(d, 'Ready')?.status).toBe('True');
     await waitUntil('UnsupportedFields event', async () =>
       (await eventsFor('default', `up-dest-${id}`)).some(
         (e) =>

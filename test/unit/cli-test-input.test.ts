@@ -24,7 +24,6 @@ import {
   KEPT_LOG_BYTES,
   keepRunLogs,
   KEPT_RUNS_PER_LIFECYCLE,
-  lifecycleOfRunDir,
   readTail,
   runFolder,
 } from '../../src/executors/local-logs.js';
@@ -308,7 +307,5 @@ describe('local executor logs kept for kratix-temporal logs', () => {
       'resource_p_ns_x_uid_configure_7',
       'resource_p_ns_x_uid_configure_8',
     ]);
-    expect(lifecycleOfRunDir('resource_p_ns_x_uid_configure_12')).toBe('resource_p_ns_x_uid');
-    expect(lifecycleOfRunDir('resource_p_ns_x_uid_delete_2')).toBe('resource_p_ns_x_uid');
   });
 });

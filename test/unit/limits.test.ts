@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { collectResult } from '../../src/executors/collect.js';
 import { formatBytes, readPipelineDirs } from '../../src/executors/pipeline-files.js';
-import { runDirName } from '../../src/core/names.js';
+import { runDirName, runDirsBefore } from '../../src/core/names.js';
 
 const MiB = 1024 * 1024;
 const doc = (bytes: number) =>
@@ -55,5 +55,26 @@ describe('runDirName', () => {
     expect(b.replace(/_configure_12$/, '')).toBe(a.replace(/_configure_1$/, ''));
     expect(runDirName(`resource/p/ns/${'r-x'.repeat(84)}/other-uid/configure/1`)).not.toBe(a);
     expect(runDirName(`${id(1)}/delete`).length).toBeLessThanOrEqual(160);
+  });
+});
+
+describe('runDirsBefore', () => {
+  it('names the earlier runs of the same lifecycle, newest first, down to run 1', () => {
+    expect(runDirsBefore('resource_p_ns_r_uid_configure_12', 0, 3)).toEqual([
+      'resource_p_ns_r_uid_configure_11',
+      'resource_p_ns_r_uid_configure_10',
+      'resource_p_ns_r_uid_configure_9',
+    ]);
+    expect(runDirsBefore('resource_p_ns_r_uid_configure_7', 4, 10)).toEqual([
+      'resource_p_ns_r_uid_configure_2',
+      'resource_p_ns_r_uid_configure_1',
+    ]);
+    expect(runDirsBefore('resource_p_ns_r_uid_configure_1', 0, 5)).toEqual([]);
+  });
+
+  it('finds shortened names too, and nothing for a delete run', () => {
+    const id = (n: number) => `resource/p/ns/${'r-x'.repeat(84)}/0123-uid/configure/${n}`;
+    expect(runDirsBefore(runDirName(id(12)), 0, 3)).toEqual([11, 10, 9].map((n) => runDirName(id(n))));
+    expect(runDirsBefore(runDirName('resource/p/ns/r/uid/delete'), 0, 5)).toEqual([]);
   });
 });
