@@ -19,6 +19,11 @@ export const metrics = {
     help: 'Objects waiting, retrying or being handled in the controller work queue',
     registers: [registry],
   }),
+  admissionWaiting: new Gauge({
+    name: 'kratix_controller_admission_waiting',
+    help: 'New objects waiting for a slot to start their first run (KRATIX_MAX_NEW_RUNS)',
+    registers: [registry],
+  }),
   handlerFailures: new Counter({
     name: 'kratix_controller_handler_failures_total',
     help: 'Controller handler failures (each is retried with backoff)',

@@ -24,6 +24,8 @@ import type { promiseLifecycle, resourceLifecycle } from '../../workflows/index.
 import { specHash } from './hash.js';
 import { ResilientInformer } from './watcher.js';
 import { WorkQueue } from './work-queue.js';
+import { Admission, type AdmissionOptions } from './admission.js';
+import { CONDITION } from '../core/run-status.js';
 import { metrics } from '../metrics.js';
 import { logger } from '../logger.js';
 import { withSpan } from '../tracing.js';
@@ -36,7 +38,17 @@ export interface ControllerOptions {
   relistIntervalMs?: number;
   /** Objects handled at the same time (each object by one worker at a time). */
   concurrency?: number;
+  /**
+   * New objects whose first run is started before earlier ones finish, at most (default 256, env
+   * KRATIX_MAX_NEW_RUNS), and how long one holds its slot at most (default 60 s): see admission.ts.
+   */
+  admission?: AdmissionOptions;
 }
+
+const DEFAULT_ADMISSION: AdmissionOptions = {
+  limit: Number(process.env.KRATIX_MAX_NEW_RUNS ?? 256),
+  holdMs: 60_000,
+};
 
 type Target = NonNullable<ReturnType<typeof apiTarget>>;
 type WatchEvent = 'add' | 'update' | 'delete';
@@ -63,6 +75,9 @@ export class Controller {
   private readonly lastSent = new Map<string, string>();
   /** Watch events go through a keyed queue: a failed handler is retried, never dropped. */
   private readonly queue: WorkQueue<QueueItem>;
+  /** New objects' first runs: a burst reaches Temporal at the rate runs finish. */
+  private readonly admission: Admission;
+  private admissionTicker?: NodeJS.Timeout;
   private stopped = false;
 
   constructor(private readonly opts: ControllerOptions) {
@@ -73,6 +88,7 @@ export class Controller {
       onDepth: (n) => metrics.queueDepth.set(n),
       onFailure: () => metrics.handlerFailures.inc(),
     });
+    this.admission = new Admission(opts.admission ?? DEFAULT_ADMISSION);
   }
 
   private process(item: QueueItem): Promise<void> {
@@ -110,6 +126,11 @@ export class Controller {
   async start(): Promise<void> {
     const { kube } = this.opts;
     await this.loadRunningLifecycles();
+    this.admissionTicker = setInterval(() => {
+      this.admission.tick();
+      metrics.admissionWaiting.set(this.admission.waitingCount);
+    }, 1000);
+    this.admissionTicker.unref();
     this.promises = new ResilientInformer<KratixPromise>(
       'promises',
       kube.kc,
@@ -131,6 +152,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.admissionTicker);
     await this.queue.stop();
     await this.promises?.stop();
     await Promise.all([...this.resourceWatchers.values()].map((w) => w.informer.stop()));
@@ -148,6 +170,7 @@ export class Controller {
 
   private forget(obj: k8s.KubernetesObject): void {
     if (obj.metadata?.uid) this.lastSent.delete(obj.metadata.uid);
+    if (obj.metadata?.uid) this.admission.done(obj.metadata.uid);
   }
 
   /**
@@ -335,21 +358,27 @@ export class Controller {
     );
   }
 
+  /** No run of this object finished yet and this controller has not signalled its lifecycle. */
+  private isFirstRun(obj: KubeObject, workflowId: string): boolean {
+    return (
+      (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === undefined &&
+      !this.lastSent.has(obj.metadata.uid!) &&
+      !this.runningAtStart.has(workflowId)
+    );
+  }
+
   /** Handles every known Resource of the Promise again (e.g. it was paused or resumed). */
   private requeueResources(promise: string): void {
     const w = this.resourceWatchers.get(promise);
     if (!w) return;
     for (const obj of w.informer.list())
-      this.queue.add(
-        `${w.target.plural}.${w.target.group}/${obj.metadata?.namespace}/${obj.metadata?.name}`,
-        {
-          kind: 'resource',
-          ev: 'update',
-          promise,
-          target: w.target,
-          obj,
-        },
-      );
+      this.queue.add(resourceKey(w.target, obj), {
+        kind: 'resource',
+        ev: 'update',
+        promise,
+        target: w.target,
+        obj,
+      });
   }
 
   private async ensureResourceWatcher(p: KratixPromise): Promise<void> {
@@ -377,13 +406,7 @@ export class Controller {
         }) as Promise<k8s.KubernetesListObject<KubeObject & k8s.KubernetesObject>>,
       (ev, obj) => {
         metrics.watchEvents.inc({ kind: target.kind, event: ev });
-        this.queue.add(`${target.plural}.${target.group}/${obj.metadata?.namespace}/${obj.metadata?.name}`, {
-          kind: 'resource',
-          ev,
-          promise: promiseName,
-          target,
-          obj,
-        });
+        this.queue.add(resourceKey(target, obj), { kind: 'resource', ev, promise: promiseName, target, obj });
       },
       this.relistMs,
     );
@@ -459,6 +482,17 @@ export class Controller {
       (obj.status as { observedGeneration?: number } | undefined)?.observedGeneration === generation;
     if (completed && this.runningAtStart.has(start.workflowId) && !this.lastSent.has(uid))
       this.lastSent.set(uid, key);
+    // A new object's first run waits for a slot; one that finished or failed gives its slot back
+    // (one that was signalled keeps it meanwhile: it is no longer first-run material).
+    if (completed || paused || findCondition(obj.status, CONDITION.configure)?.reason === 'PipelineFailed')
+      this.admission.done(uid);
+    else if (
+      this.isFirstRun(obj, start.workflowId) &&
+      !this.admission.admit(uid, () =>
+        this.queue.add(resourceKey(target, obj), { kind: 'resource', ev, promise, target, obj }),
+      )
+    )
+      return;
     // The finalizer and the signal are independent: together, a new object's run starts one API
     // round trip sooner. (A delete that lands before the finalizer finds the object gone: fine.)
     await Promise.all([
@@ -479,6 +513,11 @@ export class Controller {
     ]);
     if (manual) await signalManual();
   }
+}
+
+/** The work queue key of a Resource. */
+function resourceKey(target: Target, obj: k8s.KubernetesObject): string {
+  return `${target.plural}.${target.group}/${obj.metadata?.namespace}/${obj.metadata?.name}`;
 }
 
 /** What a controller span says about the watch event and the object it handled. */
