@@ -40,10 +40,11 @@ export interface WorkerOptions {
    */
   temporalMetricsAddress?: string;
   /**
-   * Workflows kept in memory between their tasks (default 500, env KRATIX_MAX_CACHED_WORKFLOWS).
+   * Workflows kept in memory between their tasks (default 300, env KRATIX_MAX_CACHED_WORKFLOWS).
    * Every Resource has a lifecycle workflow that sleeps on a timer for hours; the SDK's default
    * (sized by heap) kept them all, and an idle worker with 1,500 Resources held 1.2 GiB. An evicted
-   * workflow is replayed from its short history when its next task comes.
+   * workflow is replayed from its short history when its next task comes. 300 holds the runs the
+   * controller admits at once (KRATIX_MAX_NEW_RUNS, 128: a lifecycle and a configure run each).
    */
   maxCachedWorkflows?: number;
 }
@@ -110,7 +111,7 @@ export async function createWorker(
       ...(opts.workflowBundlePath
         ? { workflowBundle: { codePath: opts.workflowBundlePath } }
         : { workflowsPath: workflowsPath() }),
-      maxCachedWorkflows: opts.maxCachedWorkflows ?? Number(process.env.KRATIX_MAX_CACHED_WORKFLOWS ?? 500),
+      maxCachedWorkflows: opts.maxCachedWorkflows ?? Number(process.env.KRATIX_MAX_CACHED_WORKFLOWS ?? 300),
       // Heartbeats reach the server at least every 2 s, so a cancelled pipeline (delete during
       // configure) notices within seconds instead of 0.8 x heartbeatTimeout.
       maxHeartbeatThrottleInterval: '2 seconds',

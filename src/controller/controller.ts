@@ -39,14 +39,14 @@ export interface ControllerOptions {
   /** Objects handled at the same time (each object by one worker at a time). */
   concurrency?: number;
   /**
-   * New objects whose first run is started before earlier ones finish, at most (default 256, env
+   * New objects whose first run is started before earlier ones finish, at most (default 128, env
    * KRATIX_MAX_NEW_RUNS), and how long one holds its slot at most (default 60 s): see admission.ts.
    */
   admission?: AdmissionOptions;
 }
 
 const DEFAULT_ADMISSION: AdmissionOptions = {
-  limit: Number(process.env.KRATIX_MAX_NEW_RUNS ?? 256),
+  limit: Number(process.env.KRATIX_MAX_NEW_RUNS ?? 128),
   holdMs: 60_000,
 };
 
