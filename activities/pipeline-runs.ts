@@ -341,8 +341,6 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const isPromise = isPromiseRef(ref);
     const wasAvailable = findCondition(latest.status, 'Available')?.status === 'True';
     if (input.completeRun) {
-      // As completeConfigureRun: the run's folder goes before the status says completed.
-      removeRunDir(deps, input.runId);
       const after = { ...latest, status: applyMergePatch(latest.status, status) as KubeObject['status'] };
       status = { ...status, ...runCompletedStatus(after, input.generation, isPromise, now()) };
     }
@@ -368,7 +366,12 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       'PipelineSucceeded',
       RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
     );
-    if (input.completeRun) await recordRunCompleted(acc, isPromise && !wasAvailable);
+    if (input.completeRun) {
+      await recordRunCompleted(acc, isPromise && !wasAvailable);
+      // Last: a worker that dies before this resumes the run from its folder (finished containers
+      // are not run again) and writes the same status.
+      removeRunDir(deps, input.runId);
+    }
     return { gone: false, files: result.files.length, ...(input.completeRun ? { completed: true } : {}) };
   }
 

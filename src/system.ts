@@ -1,3 +1,4 @@
+import type { AdmissionOptions } from './controller/admission.js';
 import { Client } from '@temporalio/client';
 import { Controller } from './controller/controller.js';
 import { StateStoreHealth } from './controller/state-stores.js';
@@ -42,6 +43,8 @@ export interface SystemOptions {
   helperImage?: string;
   /** OTLP trace export; default: on when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set. */
   tracing?: TracingOptions;
+  /** The controller's admission of new objects' first runs (default: KRATIX_MAX_NEW_RUNS, 60 s). */
+  admission?: AdmissionOptions;
 }
 
 export interface RunningSystem {
@@ -111,7 +114,12 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       });
       let active: { stop(): Promise<void> } | undefined;
       const lead = async () => {
-        const controller = new Controller({ kube, client, relistIntervalMs: opts.relistIntervalMs });
+        const controller = new Controller({
+          kube,
+          client,
+          relistIntervalMs: opts.relistIntervalMs,
+          ...(opts.admission ? { admission: opts.admission } : {}),
+        });
         const health = new StateStoreHealth(
           kube,
           opts.stateStoreCheckIntervalMs ?? 30_000,

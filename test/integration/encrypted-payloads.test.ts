@@ -340,12 +340,20 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
 
       const page = await newPage();
       const query = encodeURIComponent(`KratixPromise="${api.promise}"`);
-      await page.goto(`${dev.uiUrl}/namespaces/default/workflows?query=${query}`, {
-        waitUntil: 'domcontentloaded',
-      });
-      // The failed first configure run of this Promise, by its link in the filtered list.
+      // The failed first configure run of this Promise, by its link in the filtered list. The list
+      // does not refresh by itself, and on a loaded machine its first load can miss the run: reload.
       const runLink = `a[href*="${encodeURIComponent(`promise/${api.promise}/`)}"][href*="${encodeURIComponent('/configure/1')}"]`;
-      await page.waitForSelector(runLink, { visible: true });
+      for (let attempt = 1; ; attempt++) {
+        await page.goto(`${dev.uiUrl}/namespaces/default/workflows?query=${query}`, {
+          waitUntil: 'domcontentloaded',
+        });
+        try {
+          await page.waitForSelector(runLink, { visible: true, timeout: 30_000 });
+          break;
+        } catch (err) {
+          if (attempt === 5) throw err;
+        }
+      }
       await bodyShows(page, 'Failed');
       await bodyShows(page, 'KratixPromise'); // the filter, shown as a chip above the list
       await shot(page, '01-workflows-filtered-by-KratixPromise.png');

@@ -88,9 +88,14 @@ describe('failures', () => {
       .createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'gate' } } });
     const ok = await rs.waitFor('r', 'True', undefined, 90_000);
     expect(ok.status?.gated).toBe('open');
-    // The failed runs' folders (kept for debugging) are pruned once a later run starts and succeeds.
-    const runs = readdirSync(path.join(process.env.KRATIX_TEST_DIR!, 'runs', 'runs'));
-    expect(runs.filter((d) => d.startsWith(`resource_${api.promise}_${ns}_r_`))).toEqual([]);
+    // The failed runs' folders (kept for debugging) are pruned once a later run starts and succeeds
+    // (the succeeded run's own folder goes as its last step, just after the status says so).
+    const mine = () =>
+      readdirSync(path.join(process.env.KRATIX_TEST_DIR!, 'runs', 'runs')).filter((d) =>
+        d.startsWith(`resource_${api.promise}_${ns}_r_`),
+      );
+    await waitUntil('run folders removed', async () => (mine().length === 0 ? true : undefined), 10_000);
+    expect(mine()).toEqual([]);
   });
 
   it('a malformed status.yaml and a non-Kubernetes output file fail the run naming the file', async () => {
