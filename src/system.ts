@@ -113,7 +113,10 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         dataConverter: temporalDataConverter(opts.temporal),
       });
       let active: { stop(): Promise<void> } | undefined;
+      /** Set when the system stops: leadership won after that (or during a start) acts no more. */
+      let stopping = false;
       const lead = async () => {
+        if (stopping) return;
         const controller = new Controller({
           kube,
           client,
@@ -126,16 +129,19 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
           opts.relistIntervalMs ?? 5 * 60_000,
         );
         const destinations = new DestinationEvents(kube, client, opts.relistIntervalMs ?? 5 * 60_000);
-        active = {
+        const mine = {
           async stop() {
             await destinations.stop();
             await health.stop();
             await controller.stop();
           },
         };
+        active = mine;
         await controller.start();
         await health.start();
         await destinations.start();
+        // Stopped while starting: what started after the stop is stopped now (stops are idempotent).
+        if (stopping) await mine.stop();
       };
       const follow = async () => {
         await active?.stop();
@@ -144,6 +150,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       if (opts.leaderElection === false) {
         await lead();
         stops.push(async () => {
+          stopping = true;
           await follow();
           await connection.close();
         });
@@ -152,6 +159,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
         election.start(lead, follow);
         stops.push(async () => {
           // Stop acting first, then hand the lease over.
+          stopping = true;
           await follow();
           await election.stop();
           await connection.close();
