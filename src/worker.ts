@@ -17,7 +17,13 @@ import {
   temporalDataConverter,
   type TemporalConnectionConfig,
 } from './temporal/connection.js';
-import { workerTracing, workflowTracingModule } from './temporal/tracing.js';
+import {
+  selectWorkflowBundle,
+  untracedBundlePath,
+  workerTracing,
+  workflowTracingModule,
+} from './temporal/tracing.js';
+import { tracingEnabled } from './tracing.js';
 import path from 'node:path';
 
 export interface WorkerOptions {
@@ -109,7 +115,11 @@ export async function createWorker(
       taskQueue: opts.taskQueue ?? TASK_QUEUE,
       dataConverter,
       ...(opts.workflowBundlePath
-        ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+        ? {
+            workflowBundle: {
+              codePath: selectWorkflowBundle(opts.workflowBundlePath, tracingEnabled(), existsSync),
+            },
+          }
         : { workflowsPath: workflowsPath() }),
       maxCachedWorkflows: opts.maxCachedWorkflows ?? Number(process.env.KRATIX_MAX_CACHED_WORKFLOWS ?? 300),
       // Heartbeats reach the server at least every 2 s, so a cancelled pipeline (delete during
@@ -144,14 +154,21 @@ export async function createWorker(
 
 /**
  * Bundles the workflow code once (what a worker otherwise does at every start, ~5-10 s on a busy
- * machine): for images, and for test runs that restart workers.
+ * machine): for images, and for test runs that restart workers. Writes two files: `file` with the
+ * OpenTelemetry workflow interceptors, and its untraced twin (`untracedBundlePath`), which a
+ * worker with tracing off runs instead.
  */
 export async function writeWorkflowBundle(file: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: workflowsPath(),
-    workflowInterceptorModules: [workflowTracingModule()],
-    logger: new DefaultLogger('WARN'),
-  });
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, code);
+  for (const [out, modules] of [
+    [file, [workflowTracingModule()]],
+    [untracedBundlePath(file), []],
+  ] as const) {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: workflowsPath(),
+      workflowInterceptorModules: [...modules],
+      logger: new DefaultLogger('WARN'),
+    });
+    writeFileSync(out, code);
+  }
 }

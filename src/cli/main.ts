@@ -10,6 +10,7 @@ import { registerTestCommand } from './test-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { startSystem } from '../system.js';
 import { EXECUTORS, writeWorkflowBundle, type ExecutorName } from '../worker.js';
+import { untracedBundlePath } from '../temporal/tracing.js';
 import { PIPELINE_HELPER_IMAGE } from '../pipeline-helper/image.js';
 import { resolveHelperImage } from '../kube/own-image.js';
 import { logger } from '../logger.js';
@@ -237,7 +238,9 @@ program
   .option('--out <file>', 'where to write it', 'dist/workflow-bundle.js')
   .action(async (o: { out: string }) => {
     await writeWorkflowBundle(path.resolve(o.out));
-    console.log(`workflow bundle written to ${path.resolve(o.out)}`);
+    console.log(
+      `workflow bundle written to ${path.resolve(o.out)} (untraced: ${untracedBundlePath(path.resolve(o.out))})`,
+    );
   });
 
 withTemporal(

@@ -68,7 +68,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult[]> {
     const replayOptions = {
       workflowsPath: workflowsPath(),
       dataConverter: temporalDataConverter(o.temporal),
-      ...workerTracing(),
+      ...workerTracing({ workflowModule: true }),
     };
     for await (const r of Worker.runReplayHistories(replayOptions, sources as never)) {
       results.push({ workflowId: r.workflowId, ...(r.error ? { error: describe(r.error) } : {}) });

@@ -23,17 +23,44 @@ export function tracingClientInterceptors(): ClientInterceptors | undefined {
 }
 
 /**
- * What a worker needs: activity interceptors (a span per activity, child of the workflow's), the
- * workflow interceptor module (unless the worker runs a prebuilt bundle, which has it), and the
- * `exporter` sink the workflow isolate hands its spans to. Off, the sink still exists and drops
- * spans, so a workflow traced by a tracing controller never calls an unknown sink.
+ * The untraced twin of a prebuilt workflow bundle (`kratix-temporal bundle` writes both): the same
+ * workflows without the OpenTelemetry interceptor module.
  */
-export function workerTracing(opts: { prebuiltBundle?: boolean } = {}): {
+export function untracedBundlePath(bundle: string): string {
+  return bundle.replace(/(\.js)?$/, '.untraced.js');
+}
+
+/**
+ * The prebuilt bundle a worker runs: the untraced twin when tracing is off and it exists. Every
+ * workflow evaluates its bundle's modules afresh (the SDK's per-workflow module cache), and the
+ * OpenTelemetry ones are more than half of them (116 of 213): a third of the workflow thread's
+ * time in a burst of new Resources, for interceptors that only act on traced workflows.
+ */
+export function selectWorkflowBundle(
+  bundle: string,
+  traced: boolean,
+  exists: (f: string) => boolean,
+): string {
+  const untraced = untracedBundlePath(bundle);
+  return !traced && exists(untraced) ? untraced : bundle;
+}
+
+/**
+ * What a worker needs: activity interceptors (a span per activity, child of the workflow's), the
+ * workflow interceptor module, and the `exporter` sink the workflow isolate hands its spans to.
+ * The interceptor module is bundled when tracing is on or `workflowModule` says so (replay: a
+ * traced history replays as a tracing worker ran it), not for a prebuilt bundle (it has it or
+ * was chosen without it). Interceptors add no commands, so a workflow traced by a tracing
+ * controller still runs deterministically on an untraced worker (without workflow spans). Off,
+ * the sink still exists and drops spans, so a workflow never calls an unknown sink.
+ */
+export function workerTracing(opts: { prebuiltBundle?: boolean; workflowModule?: boolean } = {}): {
   interceptors: WorkerInterceptors;
   sinks: InjectedSinks<{ exporter: { export(spans: unknown[]): void } }>;
 } {
   const on = tracingExport();
-  const workflowModules = opts.prebuiltBundle ? [] : [workflowTracingModule()];
+  const workflowModules =
+    !opts.prebuiltBundle && (on || opts.workflowModule) ? [workflowTracingModule()] : [];
   if (!on)
     return {
       interceptors: { workflowModules },

@@ -145,7 +145,7 @@ describe('OpenTelemetry tracing', () => {
       });
       const results = [];
       for await (const r of Worker.runReplayHistories(
-        { workflowsPath: workflowsPath(), ...workerTracing() },
+        { workflowsPath: workflowsPath(), ...workerTracing({ workflowModule: true }) },
         all,
       ))
         results.push({ workflowId: r.workflowId, error: r.error ? String(r.error) : undefined });
