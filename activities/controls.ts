@@ -7,8 +7,7 @@ import { patchPromiseMetadata, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess } from './access.js';
 import type { ActivityDeps } from './deps.js';
 import { conditionsWith } from './run-status.js';
-
-export const PAUSED_REASON = 'PausedReconciliation';
+import { PAUSED_REASON } from '../src/core/run-status.js';
 
 export function controlActivities(deps: ActivityDeps) {
   const { kube } = deps;

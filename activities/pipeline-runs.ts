@@ -12,7 +12,7 @@ import {
 } from '../src/core/pipeline-factory.js';
 import { pipelineSettings } from '../src/core/pipeline-settings.js';
 import { formatDuration } from '../src/core/duration.js';
-import { findCondition, setCondition } from '../src/core/status.js';
+import { findCondition } from '../src/core/status.js';
 import {
   applyMergePatch,
   outcomeFailureDetail,
@@ -21,14 +21,7 @@ import {
   runStartedStatus,
   RUN_EVENTS,
 } from '../src/core/run-status.js';
-import {
-  isPromiseRef,
-  type Condition,
-  type KratixPromise,
-  type KubeObject,
-  type ObjectRef,
-  type WorkflowAction,
-} from '../src/core/types.js';
+import { isPromiseRef, type KubeObject, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectConfigureResult, PipelineOutputError } from '../src/executors/collect.js';
 import { parseWorkflowControl, WORKFLOW_CONTROL_FILE } from '../src/core/workflow-control.js';
 import { EnvResolutionError } from '../src/kube/env.js';
@@ -39,8 +32,7 @@ import { objectAccess, type ObjectAccess } from './access.js';
 import { identityEnsurer } from './identity.js';
 import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
 import { failPipeline, now, reportPending, withPhase } from './run-status.js';
-import { suspendPipeline, SUSPENDED_REASON } from './workflow-control.js';
-import { PAUSED_REASON } from './controls.js';
+import { suspendPipeline } from './workflow-control.js';
 import { REQUIREMENTS_REASON } from './requirements.js';
 import type { ActivityDeps } from './deps.js';
 import { writeOutput } from './output.js';
@@ -62,27 +54,6 @@ export interface RunPipelineInput {
   startRun?: boolean;
   /** The last pipeline of a folded run: its status patch also completes the run. */
   completeRun?: boolean;
-}
-
-/**
- * The status a configure run starts with: PipelineCompleted=False, every pipeline Pending, and
- * Reconciled no longer saying a suspension or pause if that is what ended the last run.
- */
-function startStatus(obj: KubeObject, promise: KratixPromise, pipelines: { metadata: { name: string } }[]) {
-  const status = runStartedStatus(
-    obj,
-    promise.metadata.name,
-    pipelines.map((p) => p.metadata.name),
-    now(),
-  );
-  const reconciled = findCondition(obj.status, 'Reconciled');
-  if (reconciled && [SUSPENDED_REASON, PAUSED_REASON].includes(reconciled.reason ?? ''))
-    status.conditions = setCondition(
-      status.conditions as Condition[],
-      { type: 'Reconciled', status: 'Unknown', reason: 'Pending', message: 'Pending' },
-      now(),
-    );
-  return status;
 }
 
 /** Activities that run Promise and Resource pipelines (configure and delete). */
@@ -127,7 +98,15 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     // Folded: the first pipeline's identity now, and the start status goes out with its Running
     // phase (one status patch less per run). A failure here still shows the run's pipeline list.
     const folded = input.fold === true && pipelines.length > 0;
-    const start = () => acc.patchStatus(startStatus(obj, promise, pipelines));
+    const start = () =>
+      acc.patchStatus(
+        runStartedStatus(
+          obj,
+          promise.metadata.name,
+          pipelines.map((p) => p.metadata.name),
+          now(),
+        ),
+      );
     if (folded)
       await ensureIdentity({ ref, action: 'configure', pipeline: pipelines[0]!.metadata.name }, start);
     else await start();
@@ -188,7 +167,12 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       let running: Promise<void> = Promise.resolve();
       if (action === 'configure') {
         const start = input.startRun
-          ? startStatus(obj, promise, pipelinesFor(promise, acc.type, 'configure'))
+          ? runStartedStatus(
+              obj,
+              promise.metadata.name,
+              pipelinesFor(promise, acc.type, 'configure').map((p) => p.metadata.name),
+              now(),
+            )
           : undefined;
         const base = start
           ? { ...obj, status: applyMergePatch(obj.status, start) as KubeObject['status'] }

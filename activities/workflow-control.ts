@@ -8,8 +8,7 @@ import type { Kube } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
 import type { ObjectAccess } from './access.js';
 import { CONDITION, now, withPhase } from './run-status.js';
-
-export const SUSPENDED_REASON = 'WorkflowSuspended';
+import { SUSPENDED_REASON } from '../src/core/run-status.js';
 
 export async function suspendPipeline(
   kube: Kube,

@@ -13,6 +13,8 @@ export interface AdmissionOptions {
   /** A slot is given back after this long even if its run has not finished. */
   holdMs: number;
   now?: () => number;
+  /** Told the number of waiting objects whenever it changes (the admission gauge). */
+  onWaiting?: (waiting: number) => void;
 }
 
 export class Admission {
@@ -39,21 +41,27 @@ export class Admission {
       this.admitted.set(uid, this.now());
       return true;
     }
+    const before = this.waiting.size;
     this.waiting.set(uid, requeue);
+    this.report(before);
     return false;
   }
 
   /** The object's run finished, it needs none, or it is gone: its slot goes to the next in line. */
   done(uid: string): void {
+    const before = this.waiting.size;
     this.waiting.delete(uid);
     const held = this.admitted.delete(uid) || this.woken.delete(uid);
     if (held) this.wake();
+    this.report(before);
   }
 
   /** Gives back slots held longer than `holdMs` and hands free slots to waiting objects. */
   tick(): void {
+    const before = this.waiting.size;
     this.expire();
     this.wake();
+    this.report(before);
   }
 
   get inFlight(): number {
@@ -75,6 +83,10 @@ export class Admission {
         if (at > before) break;
         map.delete(uid);
       }
+  }
+
+  private report(before: number): void {
+    if (this.waiting.size !== before) this.opts.onWaiting?.(this.waiting.size);
   }
 
   /** The longest waiting objects, one per free slot, go back to the work queue. */

@@ -88,7 +88,10 @@ export class Controller {
       onDepth: (n) => metrics.queueDepth.set(n),
       onFailure: () => metrics.handlerFailures.inc(),
     });
-    this.admission = new Admission(opts.admission ?? DEFAULT_ADMISSION);
+    this.admission = new Admission({
+      ...(opts.admission ?? DEFAULT_ADMISSION),
+      onWaiting: (n) => metrics.admissionWaiting.set(n),
+    });
   }
 
   private process(item: QueueItem): Promise<void> {
@@ -128,7 +131,6 @@ export class Controller {
     await this.loadRunningLifecycles();
     this.admissionTicker = setInterval(() => {
       this.admission.tick();
-      metrics.admissionWaiting.set(this.admission.waitingCount);
     }, 1000);
     this.admissionTicker.unref();
     this.promises = new ResilientInformer<KratixPromise>(

@@ -53,7 +53,15 @@ export function waitingForPromiseMessage(promise: string): string {
   return `Waiting for Promise ${promise} to be available`;
 }
 
-/** A configure run starts: PipelineCompleted=False, every pipeline Pending. */
+/** Reconciled's reason while a pipeline's workflow-control.yaml holds the object suspended. */
+export const SUSPENDED_REASON = 'WorkflowSuspended';
+/** Reconciled's reason while the kratix.io/paused label holds the object. */
+export const PAUSED_REASON = 'PausedReconciliation';
+
+/**
+ * A configure run starts: PipelineCompleted=False, every pipeline Pending, and Reconciled no longer
+ * saying a suspension or pause if that is what ended the last run.
+ */
 export function runStartedStatus(
   obj: KubeObject,
   promise: string,
@@ -63,20 +71,28 @@ export function runStartedStatus(
   const kratix = (obj.status?.kratix ?? {}) as Status;
   const { suspendedGeneration, ...workflows } = (kratix.workflows ?? {}) as Status;
   const message = obj.status?.message;
+  let conditions = conditionsWith(
+    obj,
+    {
+      type: CONDITION.configure,
+      status: 'False',
+      reason: 'PipelineNotCompleted',
+      message: 'Pipeline has not completed',
+    },
+    time,
+  );
+  const reconciled = conditions.find((c) => c.type === 'Reconciled');
+  if (reconciled && [SUSPENDED_REASON, PAUSED_REASON].includes(reconciled.reason ?? ''))
+    conditions = setCondition(
+      conditions,
+      { type: 'Reconciled', status: 'Unknown', reason: 'Pending', message: 'Pending' },
+      time,
+    );
   return {
     ...(message && !String(message).startsWith(waitingForPromiseMessage(promise))
       ? {}
       : { message: 'Pending' }),
-    conditions: conditionsWith(
-      obj,
-      {
-        type: CONDITION.configure,
-        status: 'False',
-        reason: 'PipelineNotCompleted',
-        message: 'Pipeline has not completed',
-      },
-      time,
-    ),
+    conditions,
     kratix: {
       ...kratix,
       workflows: {

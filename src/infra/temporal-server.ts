@@ -70,7 +70,16 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     ...SEARCH_ATTRIBUTE_NAMES.map((name) => `--search-attribute=${name}=Keyword`),
   ];
   if (opts.uiCodecEndpoint) args.push(`--ui-codec-endpoint=${opts.uiCodecEndpoint}`);
-  if (opts.dbFile) args.push(`--db-filename=${path.resolve(opts.dir, opts.dbFile)}`);
+  if (opts.dbFile)
+    args.push(
+      `--db-filename=${path.resolve(opts.dir, opts.dbFile)}`,
+      // SQLite's defaults (a rollback journal, fsync at every commit) made each of the server's
+      // many small transactions several writes and syncs. A write-ahead log synced at checkpoints
+      // keeps every committed transaction across a crash of the server (what `dev` restarts it
+      // from) and only risks the last ones on a power loss, which a dev server can take.
+      '--sqlite-pragma=journal_mode=wal',
+      '--sqlite-pragma=synchronous=normal',
+    );
   const group = new ProcessGroup((p, code) => opts.onCrash?.(p.name, code));
   group.start('temporal', bin, args, { logFile: path.join(opts.dir, 'temporal.log') });
   const address = `127.0.0.1:${port}`;

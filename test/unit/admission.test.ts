@@ -31,6 +31,23 @@ describe('Admission', () => {
     expect([a.inFlight, a.waitingCount]).toEqual([2, 0]);
   });
 
+  it('reports the number waiting each time it changes (the kratix_controller_admission_waiting gauge)', () => {
+    const reported: number[] = [];
+    const a = new Admission({ limit: 1, holdMs: 1000, now: () => t, onWaiting: (n) => reported.push(n) });
+    a.admit('a', () => undefined);
+    a.admit('b', () => undefined);
+    a.admit('c', () => undefined);
+    a.admit('b', () => undefined); // still waiting: no change
+    expect(reported).toEqual([1, 2]);
+    a.done('a'); // b handed back
+    expect(reported).toEqual([1, 2, 1]);
+    a.done('c'); // gone while waiting
+    expect(reported).toEqual([1, 2, 1, 0]);
+    t = 5000;
+    a.tick(); // nothing waits: nothing to report
+    expect(reported).toEqual([1, 2, 1, 0]);
+  });
+
   it('gives a slot back after holdMs, so a run that waits long does not block newer objects', () => {
     const a = make(1, 1000);
     const requeued: string[] = [];
