@@ -45,10 +45,11 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
   // Folded steps: the start step also ensures the first pipeline's identity, the first pipeline
   // writes the start status with its Running phase, and the last one completes the run: two
   // local activities and two status patches fewer per run. Folded runs use local activities for
-  // the short steps; asked first, so a new run records one patch marker (each also upserts the
-  // TemporalChangeVersion search attribute: a visibility write). Runs recorded before either
-  // change replay with regular activities for these steps.
-  const fold = patched('fold-run-steps');
+  // the short steps. The lifecycle says `folded` in the input; runs started before it did decide
+  // by a patch marker (asked first, so they recorded one marker, not two: each also upserts the
+  // TemporalChangeVersion search attribute). Runs recorded before either change replay with
+  // regular activities for these steps.
+  const fold = input.folded === true || patched('fold-run-steps');
   const local = fold || patched('local-configure-steps');
   const steps = local ? localKube : kube;
   const plan = await steps.startConfigureRun({

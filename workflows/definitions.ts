@@ -88,6 +88,13 @@ export interface ConfigureRunInput {
   ref: ObjectRef;
   generation: number;
   reason: string;
+  /**
+   * Run with folded steps (configure-run.ts). Said by the lifecycle, so a run decides its
+   * version from its input instead of a patch marker: each marker is two history events and a
+   * search-attribute upsert (a visibility write), per run. Runs started without it decide by
+   * patched('fold-run-steps').
+   */
+  folded?: true;
 }
 
 export interface ConfigureRunResult {

@@ -58,7 +58,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       state.currentRun = id;
       const result = await executeChild(configureRun, {
         workflowId: id,
-        args: [{ ref, generation: ctx.generation, reason: ctx.reason }],
+        args: [{ ref, generation: ctx.generation, reason: ctx.reason, folded: true }],
         staticSummary: `configure Promise ${input.name} #${ctx.number} (${ctx.reason})`,
         typedSearchAttributes: searchAttributesFor({ promise: input.name }, 'configure'),
       });

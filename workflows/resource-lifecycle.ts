@@ -32,7 +32,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       state.currentRun = id;
       child = await startChild(configureRun, {
         workflowId: id,
-        args: [{ ref, generation: ctx.generation, reason: ctx.reason }],
+        args: [{ ref, generation: ctx.generation, reason: ctx.reason, folded: true }],
         staticSummary: `configure ${ref.kind} ${ref.namespace}/${ref.name} #${ctx.number} (${ctx.reason})`,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         typedSearchAttributes: searchAttributesFor(ref, 'configure'),

@@ -57,6 +57,12 @@ describe('recorded histories', () => {
         'v6-fold/failures-resource-configure-1.json',
         'v6-fold/controls-resource-configure-1.json',
         'v6-fold/promise-configure-1.json',
+        // folded runs told so by their input: no patch marker, no search-attribute upsert
+        'v7-input/resource-resourceLifecycle.json',
+        'v7-input/resource-configure-1.json',
+        'v7-input/failures-resource-configure-1.json',
+        'v7-input/controls-resource-configure-1.json',
+        'v7-input/promise-configure-1.json',
       ]),
     );
   });
