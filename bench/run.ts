@@ -67,6 +67,7 @@ interface BenchResult {
     perSecond: number;
     latencyMs: Percentiles;
     apiRequestsPerReconcile: number;
+    apiRequestsByKind: Record<string, number>;
     eventsPerResource: number;
     cpuSeconds: Record<string, number>;
     rssMiB: Record<string, number>;
@@ -139,18 +140,37 @@ const rss = () =>
     [controller, worker].filter((c) => c).map((c) => [c!.name, round(sampleProcess(c!.pid)?.rssMiB ?? 0)]),
   );
 
-/** Sum of apiserver_request_total, excluding WATCH (long-lived) requests. */
-function apiRequests(): number {
+/** apiserver_request_total by "VERB resource[/subresource]", excluding WATCH (long-lived) requests. */
+function apiRequests(): Map<string, number> {
   const text = execFileSync(resolveBinary('kubectl'), ['get', '--raw', '/metrics'], {
     env: { ...process.env, KUBECONFIG: env.kubeconfigPath },
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
-  let total = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith('apiserver_request_total{') && !line.includes('verb="WATCH"'))
-      total += Number(line.split(' ').pop());
-  return total;
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{') || line.includes('verb="WATCH"')) continue;
+    const label = (name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1] ?? '';
+    const sub = label('subresource');
+    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.split(' ').pop()));
+  }
+  return counts;
+}
+
+/** Requests between two apiRequests() readings per reconcile: in all, and by kind (largest first). */
+function requestsPerReconcile(before: Map<string, number>, after: Map<string, number>, n: number) {
+  const deltas = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / n] as const);
+  return {
+    total: round(
+      deltas.reduce((sum, [, v]) => sum + v, 0),
+      1,
+    ),
+    byKind: deltas
+      .filter(([, v]) => v >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, round(v, 2)] as const),
+  };
 }
 
 const create = (name: string) =>
@@ -293,7 +313,7 @@ try {
     const wall = Date.now() - t0;
     const usage = cpu.stop();
     await sleep(1000);
-    const requests = apiRequests() - requestsBefore;
+    const requests = requestsPerReconcile(requestsBefore, apiRequests(), THROUGHPUT);
     const events = (await core.listNamespacedEvent({ namespace: 'default' })).items.length - eventsBefore;
     const lat = names.map((n) => watch.done.get(n)! - created.get(n)!).sort((a, b) => a - b);
     total += THROUGHPUT;
@@ -302,7 +322,9 @@ try {
       seconds: round(wall / 1000, 1),
       perSecond: round(THROUGHPUT / (wall / 1000), 1),
       latencyMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), max: lat.at(-1) },
-      apiRequestsPerReconcile: round(requests / THROUGHPUT, 1),
+      apiRequestsPerReconcile: requests.total,
+      // The bench's own create is one POST per Resource.
+      apiRequestsByKind: Object.fromEntries(requests.byKind),
       eventsPerResource: round(events / THROUGHPUT, 2),
       cpuSeconds: usage.cpuSeconds,
       rssMiB: rss(),
@@ -436,6 +458,12 @@ function printTable(r: BenchResult): void {
     rows.push([`${t.resources} at once: all completed in`, `${t.seconds} s (${t.perSecond}/s)`]);
     rows.push(['  latency p50 / p95', `${t.latencyMs.p50} / ${t.latencyMs.p95} ms`]);
     rows.push(['  API requests per reconcile', String(t.apiRequestsPerReconcile)]);
+    rows.push([
+      '    by verb and resource',
+      Object.entries(t.apiRequestsByKind)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ]);
     rows.push(['  Events per Resource', String(t.eventsPerResource)]);
     rows.push(['  CPU seconds', fmt(t.cpuSeconds)]);
     rows.push(['  RSS MiB', fmt(t.rssMiB)]);
