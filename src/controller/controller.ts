@@ -247,7 +247,7 @@ export class Controller {
       return;
     }
     if (!p.metadata.finalizers?.includes(DELETE_FINALIZER)) {
-      await patchPromiseMetadata(this.opts.kube, name, uid, addFinalizerPatch(DELETE_FINALIZER));
+      await patchPromiseMetadata(this.opts.kube, name, uid, addFinalizerPatch(DELETE_FINALIZER), p);
     }
     const paused = p.metadata.labels?.[PAUSED_LABEL] === 'true';
     await this.syncPaused(
@@ -500,7 +500,8 @@ export class Controller {
     await Promise.all([
       obj.metadata.finalizers?.includes(DELETE_FINALIZER)
         ? undefined
-        : patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER)),
+        : // The watch's copy first: a new object's finalizer costs one request, not a read and a patch.
+          patchResourceMetadata(this.opts.kube, ref, addFinalizerPatch(DELETE_FINALIZER), obj),
       this.once(
         uid,
         key,

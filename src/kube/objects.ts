@@ -74,14 +74,17 @@ type MetaPatcher = (meta: KubeObject['metadata']) => Record<string, unknown> | u
 /**
  * Read-modify-write of metadata with optimistic concurrency (resourceVersion in the patch), retried
  * on conflict. `change` returns the metadata patch, or undefined when nothing needs to change.
+ * `known`: a copy the caller already holds (a watch's), tried first instead of a read; if it is
+ * behind, the patch conflicts and the next attempt reads the object.
  */
-async function patchMetadata(
+export async function patchMetadata(
   read: () => Promise<KubeObject | undefined>,
   write: (body: unknown) => Promise<unknown>,
   change: MetaPatcher,
+  known?: KubeObject,
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const obj = await read();
+    const obj = attempt === 0 && known?.metadata.resourceVersion ? known : await read();
     if (!obj) return false;
     const patch = change(obj.metadata);
     if (!patch) return true;
@@ -114,7 +117,12 @@ export function removeLabelPatch(label: string): MetaPatcher {
   return (meta) => (meta.labels?.[label] !== undefined ? { labels: { [label]: null } } : undefined);
 }
 
-export function patchResourceMetadata(kube: Kube, ref: ResourceRef, change: MetaPatcher): Promise<boolean> {
+export function patchResourceMetadata(
+  kube: Kube,
+  ref: ResourceRef,
+  change: MetaPatcher,
+  known?: KubeObject,
+): Promise<boolean> {
   const coords = {
     group: ref.group,
     version: ref.version,
@@ -126,6 +134,7 @@ export function patchResourceMetadata(kube: Kube, ref: ResourceRef, change: Meta
     () => readResource(kube, ref),
     (body) => kube.custom.patchNamespacedCustomObject({ ...coords, body }, mergePatch),
     change,
+    known?.metadata.uid === ref.uid ? known : undefined,
   );
 }
 
@@ -134,6 +143,7 @@ export function patchPromiseMetadata(
   name: string,
   uid: string | undefined,
   change: MetaPatcher,
+  known?: KubeObject,
 ): Promise<boolean> {
   return patchMetadata(
     async () => {
@@ -142,6 +152,7 @@ export function patchPromiseMetadata(
     },
     (body) => kube.custom.patchClusterCustomObject({ ...promiseApi, name, body }, mergePatch),
     change,
+    known && (!uid || known.metadata.uid === uid) ? known : undefined,
   );
 }
 
