@@ -211,7 +211,14 @@ echo "message: operator installed by $KRATIX_WORKFLOW_TYPE pipeline in $(kubectl
       },
     });
     await applyPromise(promise);
-    const p = await waitForPromiseAvailable(api.promise);
+    await waitForPromiseAvailable(api.promise);
+    // A Destination that turns Ready after the first run started re-runs the Promise
+    // ("destination-added"): wait for the run in flight to finish too.
+    const p = await waitUntil('Promise configure run completed', async () => {
+      const current = await getPromise(api.promise);
+      return condition(current, 'PipelineCompleted')?.status === 'True' ? current : undefined;
+    });
+    expect(condition(p, 'Available')?.status).toBe('True');
     expect(p.status?.message).toBe('operator installed by promise pipeline in kratix-platform-system');
     expect(condition(p, 'PipelineCompleted')?.status).toBe('True');
     for (const [bare, dest] of [
