@@ -33,8 +33,8 @@ export function untracedBundlePath(bundle: string): string {
 /**
  * The prebuilt bundle a worker runs: the untraced twin when tracing is off and it exists. Every
  * workflow evaluates its bundle's modules afresh (the SDK's per-workflow module cache), and the
- * OpenTelemetry ones are more than half of them (116 of 213): a third of the workflow thread's
- * time in a burst of new Resources, for interceptors that only act on traced workflows.
+ * OpenTelemetry ones are more than half of them (116 of 213), for interceptors that only act on
+ * traced workflows (measured: worker CPU per 1,000 new Resources 118 → ~108 s).
  */
 export function selectWorkflowBundle(
   bundle: string,
