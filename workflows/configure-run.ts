@@ -22,35 +22,50 @@ import {
 } from './definitions.js';
 import { describeRef } from './describe.js';
 
+/** What a run in flight is told by its lifecycle: a newer spec, or the manual label. */
+export interface RunControls {
+  /** A newer spec: finish the pipeline in flight, then stop. */
+  superseded: boolean;
+  /** The manual label: the pipeline in flight was cancelled; stop. */
+  interrupted: boolean;
+  /** The pipeline in flight, cancelled by an interrupt. */
+  pipelineScope?: CancellationScope;
+}
+
+export function newRunControls(): RunControls {
+  return { superseded: false, interrupted: false };
+}
+
+/** The manual label during a run: stop the pipeline in flight (its containers are killed). */
+export function interruptRun(controls: RunControls): void {
+  controls.interrupted = true;
+  controls.pipelineScope?.cancel();
+}
+
+export interface RunShape {
+  /** The run's id: its folder, Pod names, logs and status use it (a child's workflow id). */
+  runId: string;
+  /** Folded steps (see below). */
+  fold: boolean;
+  /** The short Kubernetes steps as local activities. */
+  local: boolean;
+  /** Whether workflow-control.yaml is acted on (asked lazily: a patch marker in older runs). */
+  workflowControl: () => boolean;
+}
+
 /**
- * One configure run of a Resource: its pipelines in order, each with its own identity, status
- * merged after each. A child workflow so each run is its own execution in the Web UI, to open,
- * reset or replay.
+ * One configure run of a Resource or Promise: its pipelines in order, each with its own identity,
+ * status merged after each. Runs inside the lifecycle (one execution, fewer workflow tasks) or, for
+ * histories recorded before that, as the `configureRun` child workflow below; both issue the same
+ * activities in the same order.
  */
-export async function configureRun(input: ConfigureRunInput): Promise<ConfigureRunResult> {
-  let superseded = false;
-  setHandler(supersedeSignal, () => {
-    superseded = true;
-  });
-  // The manual label: stop the pipeline in flight (its containers are killed) and end the run, so
-  // the lifecycle restarts from the first pipeline.
-  let interrupted = false;
-  let pipelineScope: CancellationScope | undefined;
-  setHandler(interruptSignal, () => {
-    interrupted = true;
-    pipelineScope?.cancel();
-  });
+export async function performConfigureRun(
+  input: ConfigureRunInput,
+  shape: RunShape,
+  controls: RunControls,
+): Promise<ConfigureRunResult> {
   const { ref } = input;
-  const runId = workflowInfo().workflowId;
-  // Folded steps: the start step also ensures the first pipeline's identity, the first pipeline
-  // writes the start status with its Running phase, and the last one completes the run: two
-  // local activities and two status patches fewer per run. Folded runs use local activities for
-  // the short steps. The lifecycle says `folded` in the input; runs started before it did decide
-  // by a patch marker (asked first, so they recorded one marker, not two: each also upserts the
-  // TemporalChangeVersion search attribute). Runs recorded before either change replay with
-  // regular activities for these steps.
-  const fold = input.folded === true || patched('fold-run-steps');
-  const local = fold || patched('local-configure-steps');
+  const { runId, fold, local } = shape;
   const steps = local ? localKube : kube;
   const plan = await steps.startConfigureRun({
     ref,
@@ -63,7 +78,7 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
   if (plan.gone) return { outcome: 'gone', intervalMs: plan.intervalMs };
 
   for (const [i, p] of plan.pipelines.entries()) {
-    if (superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+    if (controls.superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
     setCurrentDetails(
       `**${describeRef(ref)}** · generation ${input.generation} · reason: ${input.reason}\n\n` +
         plan.pipelines
@@ -83,11 +98,12 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
     }
     // A pipeline may ask (workflow-control.yaml) to be re-run after a delay: attempt counts them.
     for (let attempt = 1; ; attempt++) {
-      if (interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
-      pipelineScope = new CancellationScope();
+      if (controls.interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+      const scope = new CancellationScope();
+      controls.pipelineScope = scope;
       let result;
       try {
-        result = await pipelineScope.run(() =>
+        result = await scope.run(() =>
           pipelines.runPipeline.executeWithOptions(
             {
               ...PIPELINE_OPTIONS,
@@ -113,14 +129,14 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
         );
       } catch (err) {
         // Cancelled for the manual label: the stopped attempt reports a cancellation or an error.
-        if (interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+        if (controls.interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
         throw err;
       } finally {
-        pipelineScope = undefined;
+        controls.pipelineScope = undefined;
       }
       if ('completed' in result && result.completed) completed = true;
       const control = 'control' in result ? result.control : undefined;
-      if (!control || !patched('workflow-control')) break;
+      if (!control || !shape.workflowControl()) break;
       if (control.kind === 'suspend') {
         setCurrentDetails(
           `**${describeRef(ref)}** · suspended by pipeline ${p.name}: waiting for the manual-reconciliation label or a spec change`,
@@ -131,12 +147,39 @@ export async function configureRun(input: ConfigureRunInput): Promise<ConfigureR
         `**${describeRef(ref)}** · pipeline ${p.name} asked to be re-run after ${control.retryAfter} (attempt ${attempt})`,
       );
       // A durable timer: a newer spec or the manual label cut it short and restart the run.
-      await condition(() => superseded || interrupted, control.retryAfterMs);
-      if (superseded || interrupted) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+      await condition(() => controls.superseded || controls.interrupted, control.retryAfterMs);
+      if (controls.superseded || controls.interrupted)
+        return { outcome: 'superseded', intervalMs: plan.intervalMs };
     }
   }
-  if (superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
+  if (controls.superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
   if (!completed) await steps.completeConfigureRun({ ref, generation: input.generation, runId });
   setCurrentDetails(`**${describeRef(ref)}** · generation ${input.generation}: all pipelines succeeded`);
   return { outcome: 'succeeded', intervalMs: plan.intervalMs };
+}
+
+/**
+ * One configure run as its own child workflow: how lifecycles recorded before inline runs ran
+ * (`ResourceLifecycleInput.inlineRuns`); kept so their histories replay and their runs finish.
+ */
+export async function configureRun(input: ConfigureRunInput): Promise<ConfigureRunResult> {
+  const controls = newRunControls();
+  setHandler(supersedeSignal, () => {
+    controls.superseded = true;
+  });
+  setHandler(interruptSignal, () => interruptRun(controls));
+  // Folded steps: the start step also ensures the first pipeline's identity, the first pipeline
+  // writes the start status with its Running phase, and the last one completes the run: two
+  // local activities and two status patches fewer per run. Folded runs use local activities for
+  // the short steps. The lifecycle says `folded` in the input; runs started before it did decide
+  // by a patch marker (asked first, so they recorded one marker, not two: each also upserts the
+  // TemporalChangeVersion search attribute). Runs recorded before either change replay with
+  // regular activities for these steps.
+  const fold = input.folded === true || patched('fold-run-steps');
+  const local = fold || patched('local-configure-steps');
+  return performConfigureRun(
+    input,
+    { runId: workflowInfo().workflowId, fold, local, workflowControl: () => patched('workflow-control') },
+    controls,
+  );
 }

@@ -73,12 +73,20 @@ export interface ResourceLifecycleInput {
   ref: ResourceRef;
   /** Carried across continue-as-new. */
   state?: LifecycleState;
+  /**
+   * Configure runs run inside the lifecycle, not as child workflows. Set by the controller and on
+   * continue-as-new; lifecycles started without it (recorded before) keep their child runs, so
+   * their histories replay unchanged.
+   */
+  inlineRuns?: true;
 }
 
 export interface PromiseLifecycleInput {
   name: string;
   uid: string;
   state?: LifecycleState;
+  /** As ResourceLifecycleInput.inlineRuns. */
+  inlineRuns?: true;
 }
 
 /** suspended: workflow-control.yaml said so; blocked: spec.requiredPromises not met. */

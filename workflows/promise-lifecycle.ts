@@ -4,7 +4,13 @@ import { configureRunId } from '../src/core/names.js';
 import { searchAttributesFor } from '../src/core/search-attributes.js';
 import type { PromiseRef } from '../src/core/types.js';
 import { install, kube, longRunning } from './activities-proxy.js';
-import { configureRun } from './configure-run.js';
+import {
+  configureRun,
+  interruptRun,
+  newRunControls,
+  performConfigureRun,
+  type RunControls,
+} from './configure-run.js';
 import { interruptSignal, type PromiseLifecycleInput } from './definitions.js';
 import { deleteUntilDone } from './delete-run.js';
 import { initialState, runEntityLoop } from './entity-loop.js';
@@ -19,6 +25,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId;
   const ref: PromiseRef = { type: 'promise', promise: input.name, uid: input.uid };
+  let inline: RunControls | undefined;
   await runEntityLoop(state, {
     uid: input.uid,
     async run(ctx) {
@@ -56,12 +63,23 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
         return { outcome: 'blocked', intervalMs: r.intervalMs };
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
-      const result = await executeChild(configureRun, {
-        workflowId: id,
-        args: [{ ref, generation: ctx.generation, reason: ctx.reason, folded: true }],
-        staticSummary: `configure Promise ${input.name} #${ctx.number} (${ctx.reason})`,
-        typedSearchAttributes: searchAttributesFor({ promise: input.name }, 'configure'),
-      });
+      const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
+      let result;
+      if (input.inlineRuns) {
+        inline = newRunControls();
+        try {
+          const shape = { runId: id, fold: true, local: true, workflowControl: () => true };
+          result = await performConfigureRun(args, shape, inline);
+        } finally {
+          inline = undefined;
+        }
+      } else
+        result = await executeChild(configureRun, {
+          workflowId: id,
+          args: [args],
+          staticSummary: `configure Promise ${input.name} #${ctx.number} (${ctx.reason})`,
+          typedSearchAttributes: searchAttributesFor({ promise: input.name }, 'configure'),
+        });
       // A changed Promise re-runs its resources (bounded concurrency); the first install does not.
       if (result.outcome === 'succeeded' && (ctx.reason === 'spec-changed' || reconcileResources)) {
         const done = await longRunning.rerunPromiseResources({ name: input.name, since: '' });
@@ -78,7 +96,8 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       // Each run re-reads the Promise; the loop starts a new run for the newer spec.
     },
     async interrupt() {
-      if (state.currentRun) await getExternalWorkflowHandle(state.currentRun).signal(interruptSignal);
+      if (inline) interruptRun(inline);
+      else if (state.currentRun) await getExternalWorkflowHandle(state.currentRun).signal(interruptSignal);
     },
     async onPaused(paused) {
       await kube.markPaused({ ref, paused });
@@ -90,6 +109,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       }
       await kube.finishPromiseDelete({ name: input.name, uid: input.uid });
     },
-    continueAsNew: (s) => continueAsNew<typeof promiseLifecycle>({ ...input, state: s }),
+    // The next execution runs its configure runs inline, whichever way this one ran them.
+    continueAsNew: (s) => continueAsNew<typeof promiseLifecycle>({ ...input, state: s, inlineRuns: true }),
   });
 }

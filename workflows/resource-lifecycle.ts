@@ -10,26 +10,44 @@ import {
 import { configureRunId, resourceWorkflowId } from '../src/core/names.js';
 import { SA, searchAttributesFor } from '../src/core/search-attributes.js';
 import { kube } from './activities-proxy.js';
-import { configureRun } from './configure-run.js';
+import {
+  configureRun,
+  interruptRun,
+  newRunControls,
+  performConfigureRun,
+  type RunControls,
+} from './configure-run.js';
 import { deleteUntilDone } from './delete-run.js';
 import { interruptSignal, supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
 import { initialState, runEntityLoop } from './entity-loop.js';
 
 /**
  * The durable lifecycle of one Resource (one incarnation: the workflow id carries the uid).
- * Each configure run is a child workflow; the parent keeps only the loop state.
+ * Configure runs run inside it (`inlineRuns`); lifecycles started before that ran each as a child
+ * workflow, and keep doing so until their next continue-as-new.
  */
 export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<void> {
   const { ref } = input;
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId ?? resourceWorkflowId(ref);
   let child: ChildWorkflowHandle<typeof configureRun> | undefined;
+  let inline: RunControls | undefined;
 
   await runEntityLoop(state, {
     uid: ref.uid,
     async run(ctx) {
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
+      if (input.inlineRuns) {
+        inline = newRunControls();
+        try {
+          const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
+          const shape = { runId: id, fold: true, local: true, workflowControl: () => true };
+          return { ...(await performConfigureRun(args, shape, inline)), runId: id };
+        } finally {
+          inline = undefined;
+        }
+      }
       child = await startChild(configureRun, {
         workflowId: id,
         args: [{ ref, generation: ctx.generation, reason: ctx.reason, folded: true }],
@@ -45,9 +63,11 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       }
     },
     async supersede() {
+      if (inline) inline.superseded = true;
       await child?.signal(supersedeSignal);
     },
     async interrupt() {
+      if (inline) interruptRun(inline);
       await child?.signal(interruptSignal);
     },
     async onPaused(paused) {
@@ -59,6 +79,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       if (patched('resource-delete-run')) await deleteUntilDone(ref, selfId, state);
       await kube.finishResourceDelete({ ref });
     },
-    continueAsNew: (s) => continueAsNew<typeof resourceLifecycle>({ ref, state: s }),
+    // The next execution runs its configure runs inline, whichever way this one ran them.
+    continueAsNew: (s) => continueAsNew<typeof resourceLifecycle>({ ref, state: s, inlineRuns: true }),
   });
 }

@@ -215,7 +215,7 @@ export class Controller {
     const start = {
       workflowId,
       taskQueue: this.taskQueue,
-      args: [{ name, uid }] as Parameters<typeof promiseLifecycle>,
+      args: [{ name, uid, inlineRuns: true }] as Parameters<typeof promiseLifecycle>,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       staticSummary: `Promise ${name}`,
       typedSearchAttributes: searchAttributesFor({ promise: name }, 'configure'),
@@ -432,7 +432,7 @@ export class Controller {
     const start = {
       workflowId: resourceWorkflowId(ref),
       taskQueue: this.taskQueue,
-      args: [{ ref }] as Parameters<typeof resourceLifecycle>,
+      args: [{ ref, inlineRuns: true }] as Parameters<typeof resourceLifecycle>,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       staticSummary: `${target.kind} ${namespace}/${name} (Promise ${promise})`,
       typedSearchAttributes: searchAttributesFor({ promise, namespace, name }, 'configure'),
