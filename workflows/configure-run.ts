@@ -30,10 +30,12 @@ export interface RunControls {
   interrupted: boolean;
   /** The pipeline in flight, cancelled by an interrupt. */
   pipelineScope?: CancellationScope;
+  /** Told each pipeline's name as it starts (the lifecycle's `state` query shows it). */
+  onPipeline?: (name: string) => void;
 }
 
-export function newRunControls(): RunControls {
-  return { superseded: false, interrupted: false };
+export function newRunControls(onPipeline?: (name: string) => void): RunControls {
+  return { superseded: false, interrupted: false, ...(onPipeline ? { onPipeline } : {}) };
 }
 
 /** The manual label during a run: stop the pipeline in flight (its containers are killed). */
@@ -87,6 +89,7 @@ export async function performConfigureRun(
     );
     const identity = [{ ref, action: 'configure' as const, pipeline: p.name }] as const;
     const summary = `identity for pipeline ${p.name}`;
+    controls.onPipeline?.(p.name);
     const startsRun = plan.folded === true && i === 0;
     // A folded run's start step already ensured the first pipeline's identity.
     if (!startsRun) {

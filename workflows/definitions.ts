@@ -38,11 +38,17 @@ export type LifecyclePhase =
 
 export interface RunSummary {
   number: number;
+  /** The run's id (`<lifecycle>/configure/<n>`): a child's workflow id, or an inline run's. */
   workflowId: string;
   outcome: RunOutcome | 'failed';
   generation: number;
   reason: string;
   error?: string;
+  /** Workflow time the run started and ended (ISO). Absent in runs recorded before. */
+  startedAt?: string;
+  endedAt?: string;
+  /** The lifecycle execution (Temporal run id) that ran it (inline) or started it (a child). */
+  execution?: string;
 }
 
 export interface LifecycleState {
@@ -57,6 +63,8 @@ export interface LifecycleState {
   intervalMs?: number;
   currentRun?: string;
   currentPipeline?: string;
+  /** The run in flight (outcome not yet known). */
+  running?: RunSummary;
   lastRuns: RunSummary[];
   /** ISO time of the next timed reconcile (interval or retry). */
   nextReconcileAt?: string;

@@ -26,7 +26,7 @@ import {
 } from './definitions.js';
 
 /** Runs kept in the `state` query (and carried across continue-as-new). */
-const KEPT_RUNS = 5;
+const KEPT_RUNS = 10;
 /** Continue-as-new after this many runs even if the server does not suggest it: short replays. */
 const RUNS_PER_HISTORY = 10;
 
@@ -156,7 +156,10 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
       outcome: 'succeeded',
       generation: ctx.generation,
       reason: ctx.reason,
+      startedAt: new Date().toISOString(),
+      execution: workflowInfo().runId,
     };
+    state.running = summary;
     try {
       runScope = new CancellationScope();
       const result = await runScope.run(() => cb.run(ctx, state));
@@ -182,6 +185,7 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
       if (state.deleting && isCancellation(err)) break;
       summary.outcome = 'failed';
       summary.error = rootCauseMessage(err);
+      summary.workflowId ||= state.currentRun ?? '';
       // A failed spec is not re-run immediately: the backoff timer retries it.
       state.doneHash = hashAtStart;
       state.consecutiveFailures++;
@@ -190,6 +194,8 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
       runScope = undefined;
       state.currentRun = undefined;
       state.currentPipeline = undefined;
+      state.running = undefined;
+      summary.endedAt = new Date().toISOString();
     }
     state.lastRuns = [...state.lastRuns, summary].slice(-KEPT_RUNS);
 

@@ -66,7 +66,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
       let result;
       if (input.inlineRuns) {
-        inline = newRunControls();
+        inline = newRunControls((name) => (state.currentPipeline = name));
         try {
           const shape = { runId: id, fold: true, local: true, workflowControl: () => true };
           result = await performConfigureRun(args, shape, inline);

@@ -39,7 +39,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
       if (input.inlineRuns) {
-        inline = newRunControls();
+        inline = newRunControls((name) => (state.currentPipeline = name));
         try {
           const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
           const shape = { runId: id, fold: true, local: true, workflowControl: () => true };

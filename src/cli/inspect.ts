@@ -16,8 +16,9 @@ import { COLLECT_CONTAINER, INPUT_CONTAINER, WORKFLOW_ID_ANNOTATION } from '../c
 import type { KratixPromise, KubeObject } from '../core/types.js';
 import { findRunLogs, readTail } from '../executors/local-logs.js';
 import { isNotFound, mergePatch, type Kube } from '../kube/client.js';
-import { type RawRun, type RunInfo, sortRuns, summarizeRun } from './run-history.js';
-import { resolveTarget, runsQuery, type Target } from './targets.js';
+import { stateQuery } from '../../workflows/definitions.js';
+import { type RawRun, type RunInfo, sortRuns, summarizeLifecycleRuns, summarizeRun } from './run-history.js';
+import { lifecyclesQuery, resolveTarget, runsQuery, type Target } from './targets.js';
 
 export interface InspectContext {
   kube: Kube;
@@ -108,14 +109,18 @@ async function readRun(
 
 /**
  * The configure and delete runs of a target, oldest first. With the live object, only its current
- * incarnation (the workflow ids carry its uid); without (deleted), every incarnation's.
+ * incarnation (the workflow ids carry its uid); without (deleted), every incarnation's. Configure
+ * runs come from each lifecycle's `state` query (a worker answers it, also for a closed lifecycle),
+ * the child runs from their histories.
  */
 export async function listRuns(ctx: InspectContext, target: Target, object?: KubeObject): Promise<RunInfo[]> {
   const uid = object?.metadata.uid;
+  const ofIncarnation = (id: string) => !uid || id.includes(`/${uid}/`) || id.endsWith(`/${uid}`);
   const runs: RunInfo[] = [];
   const now = new Date();
+  const opts = { now, webUi: ctx.webUi, namespace: ctx.temporalNamespace };
   for await (const w of ctx.client.workflow.list({ query: runsQuery(target) })) {
-    if (uid && !w.workflowId.includes(`/${uid}/`)) continue;
+    if (!ofIncarnation(w.workflowId)) continue;
     const raw = await readRun(ctx.client, {
       workflowId: w.workflowId,
       runId: w.runId,
@@ -124,7 +129,23 @@ export async function listRuns(ctx: InspectContext, target: Target, object?: Kub
       startTime: w.startTime?.toISOString(),
       closeTime: w.closeTime?.toISOString(),
     });
-    runs.push(summarizeRun(raw, { now, webUi: ctx.webUi, namespace: ctx.temporalNamespace }));
+    runs.push(summarizeRun(raw, opts));
+  }
+  const childIds = new Set(runs.map((r) => r.workflowId));
+  // Each continue-as-new is an execution of its own; the newest carries the last runs.
+  const lifecycles = new Set<string>();
+  for await (const w of ctx.client.workflow.list({ query: lifecyclesQuery(target) }))
+    if (ofIncarnation(w.workflowId)) lifecycles.add(w.workflowId);
+  for (const lifecycleId of lifecycles) {
+    let state;
+    try {
+      state = await ctx.client.workflow.getHandle(lifecycleId).query(stateQuery);
+    } catch (err) {
+      throw new Error(
+        `cannot read the runs of ${lifecycleId}: ${(err as Error).message} (a worker answers this query: is one running?)`,
+      );
+    }
+    runs.push(...summarizeLifecycleRuns(state, { ...opts, lifecycleId, childIds }));
   }
   return sortRuns(runs);
 }

@@ -1,5 +1,8 @@
-// One run (a configureRun or deleteRun execution) as `kratix-temporal runs` shows it, from its
-// visibility entry and the few history events that matter. Pure: payloads arrive decoded.
+// One run as `kratix-temporal runs` shows it. A configure run runs inside its lifecycle: it comes
+// from the lifecycle's `state` query (its last runs, and the one in flight). Delete runs, and
+// configure runs of lifecycles recorded before inline runs, are child executions: they come from
+// their visibility entry and the few history events that matter. Pure: payloads arrive decoded.
+import type { LifecycleState, RunSummary } from '../../workflows/definitions.js';
 
 export interface RawRun {
   workflowId: string;
@@ -34,7 +37,9 @@ export interface RunInfo {
   pipeline?: string;
   container?: string;
   message?: string;
+  /** The run's id: a child run's workflow id, or `<lifecycle>/configure/<n>` for an inline run. */
   workflowId: string;
+  /** The Temporal run id of the execution that ran it (the child, or the lifecycle). */
   runId: string;
   webUrl?: string;
 }
@@ -110,6 +115,45 @@ export function summarizeRun(raw: RawRun, opts: { now: Date; webUi?: string; nam
     runId: raw.runId,
     ...(opts.webUi ? { webUrl: webUiUrl(opts.webUi, opts.namespace, raw.workflowId, raw.runId) } : {}),
   };
+}
+
+/**
+ * The configure runs a lifecycle's `state` query lists (its last runs, and the one in flight) that
+ * ran inside it. Runs listed there that were child executions (`childIds`) come from their own
+ * histories instead.
+ */
+export function summarizeLifecycleRuns(
+  state: Pick<LifecycleState, 'lastRuns' | 'running' | 'currentRun' | 'currentPipeline'>,
+  opts: { lifecycleId: string; childIds: Set<string>; now: Date; webUi?: string; namespace: string },
+): RunInfo[] {
+  const one = (r: RunSummary, running: boolean): RunInfo | undefined => {
+    const workflowId = running ? (state.currentRun ?? r.workflowId) : r.workflowId;
+    if (!workflowId || opts.childIds.has(workflowId) || !r.execution) return undefined;
+    const end = running ? opts.now.toISOString() : r.endedAt;
+    const message = !running && r.outcome === 'failed' ? r.error : undefined;
+    const parsed = parseFailure(message);
+    const pipeline = running ? state.currentPipeline : parsed.pipeline;
+    return {
+      run: String(r.number),
+      action: 'configure',
+      reason: r.reason,
+      generation: r.generation,
+      outcome: running ? 'running' : r.outcome,
+      ...(r.startedAt ? { startTime: r.startedAt } : {}),
+      ...(!running && r.endedAt ? { closeTime: r.endedAt } : {}),
+      ...(r.startedAt && end ? { durationMs: Date.parse(end) - Date.parse(r.startedAt) } : {}),
+      ...(pipeline ? { pipeline } : {}),
+      ...(parsed.container ? { container: parsed.container } : {}),
+      ...(message ? { message } : {}),
+      workflowId,
+      runId: r.execution,
+      ...(opts.webUi ? { webUrl: webUiUrl(opts.webUi, opts.namespace, opts.lifecycleId, r.execution) } : {}),
+    };
+  };
+  return [
+    ...state.lastRuns.map((r) => one(r, false)),
+    ...(state.running ? [one(state.running, true)] : []),
+  ].filter((r): r is RunInfo => r !== undefined);
 }
 
 /** Oldest first; configure runs by number, a delete after the configure runs it ended. */

@@ -62,12 +62,20 @@ export function describeTarget(t: Target): string {
   return t.type === 'promise' ? `Promise ${t.promise}` : `${t.kind} ${t.namespace}/${t.name}`;
 }
 
-/** The visibility query for a target's configure and delete runs. */
-export function runsQuery(t: Target): string {
+function targetQuery(t: Target): string {
   const q = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const who =
-    t.type === 'promise'
-      ? `KratixPromise = ${q(t.promise)} AND KratixWorkflowType = 'promise'`
-      : `KratixPromise = ${q(t.promise)} AND KratixResourceNamespace = ${q(t.namespace)} AND KratixResourceName = ${q(t.name)}`;
-  return `${who} AND (WorkflowType = 'configureRun' OR WorkflowType = 'deleteRun')`;
+  return t.type === 'promise'
+    ? `KratixPromise = ${q(t.promise)} AND KratixWorkflowType = 'promise'`
+    : `KratixPromise = ${q(t.promise)} AND KratixResourceNamespace = ${q(t.namespace)} AND KratixResourceName = ${q(t.name)}`;
+}
+
+/** The visibility query for a target's runs that are child executions (delete runs, older configure runs). */
+export function runsQuery(t: Target): string {
+  return `${targetQuery(t)} AND (WorkflowType = 'configureRun' OR WorkflowType = 'deleteRun')`;
+}
+
+/** The visibility query for a target's lifecycle executions (its configure runs run inside them). */
+export function lifecyclesQuery(t: Target): string {
+  const type = t.type === 'promise' ? 'promiseLifecycle' : 'resourceLifecycle';
+  return `${targetQuery(t)} AND WorkflowType = '${type}'`;
 }

@@ -1,8 +1,21 @@
 import { humanDuration, oneLine, shortTime, table } from '../../src/cli/format.js';
 import { formatRuns } from '../../src/cli/inspect-output.js';
 import { pickRun } from '../../src/cli/inspect.js';
-import { parseFailure, runLabel, summarizeRun, webUiUrl, type RawRun } from '../../src/cli/run-history.js';
-import { kindNames, parseTargetArg, resolveTarget, runsQuery } from '../../src/cli/targets.js';
+import {
+  parseFailure,
+  runLabel,
+  summarizeLifecycleRuns,
+  summarizeRun,
+  webUiUrl,
+  type RawRun,
+} from '../../src/cli/run-history.js';
+import {
+  kindNames,
+  lifecyclesQuery,
+  parseTargetArg,
+  resolveTarget,
+  runsQuery,
+} from '../../src/cli/targets.js';
 import type { KratixPromise } from '../../src/core/types.js';
 
 const redis: KratixPromise = {
@@ -75,6 +88,15 @@ describe('targets: <kind>/<name> as kubectl reads it', () => {
     );
     const q = runsQuery(resolveTarget("redis/it's", 'ns', [redis]));
     expect(q).toContain("KratixResourceNamespace = 'ns' AND KratixResourceName = 'it\\'s'");
+  });
+
+  it('queries the lifecycle executions of exactly one object (its configure runs run inside them)', () => {
+    expect(lifecyclesQuery({ type: 'promise', promise: 'redis' })).toBe(
+      "KratixPromise = 'redis' AND KratixWorkflowType = 'promise' AND WorkflowType = 'promiseLifecycle'",
+    );
+    expect(lifecyclesQuery(resolveTarget('redis/x', 'ns', [redis]))).toBe(
+      "KratixPromise = 'redis' AND KratixResourceNamespace = 'ns' AND KratixResourceName = 'x' AND WorkflowType = 'resourceLifecycle'",
+    );
   });
 });
 
@@ -228,5 +250,81 @@ describe('terminal formatting', () => {
       'run 2 (failed):\n  Pipeline "check" failed: container "verify" (1/1) exited with code 3\n  http://ui/',
     );
     expect(formatRuns('X', [])).toBe('X: no runs found\n');
+  });
+});
+
+describe('runs inside a lifecycle (its state query)', () => {
+  const lifecycleId = 'resource/redis/default/example/uid-1';
+  const opts = { lifecycleId, childIds: new Set<string>(), now, namespace: 'default' };
+  const ran = {
+    number: 2,
+    workflowId: `${lifecycleId}/configure/2`,
+    outcome: 'failed' as const,
+    generation: 3,
+    reason: 'spec-changed',
+    error: 'Pipeline "check" failed: container "verify" (1/1) exited with code 3',
+    startedAt: '2026-12-02T06:30:00.000Z',
+    endedAt: '2026-12-02T06:30:01.250Z',
+    execution: 'exec-1',
+  };
+
+  it('summarizes a finished run: outcome, failing pipeline and container, duration, lifecycle link', () => {
+    const [r] = summarizeLifecycleRuns({ lastRuns: [ran] }, { ...opts, webUi: 'http://ui:8233' });
+    expect(r).toEqual({
+      run: '2',
+      action: 'configure',
+      reason: 'spec-changed',
+      generation: 3,
+      outcome: 'failed',
+      startTime: ran.startedAt,
+      closeTime: ran.endedAt,
+      durationMs: 1250,
+      pipeline: 'check',
+      container: 'verify',
+      message: ran.error,
+      workflowId: ran.workflowId,
+      runId: 'exec-1',
+      webUrl: `http://ui:8233/namespaces/default/workflows/${encodeURIComponent(lifecycleId)}/exec-1/history`,
+    });
+  });
+
+  it('shows the run in flight with its pipeline and duration so far', () => {
+    const running = { ...ran, number: 3, workflowId: '', outcome: 'succeeded' as const, endedAt: undefined };
+    const runs = summarizeLifecycleRuns(
+      {
+        lastRuns: [],
+        running,
+        currentRun: `${lifecycleId}/configure/3`,
+        currentPipeline: 'render',
+      },
+      opts,
+    );
+    expect(runs).toEqual([
+      expect.objectContaining({
+        run: '3',
+        outcome: 'running',
+        pipeline: 'render',
+        durationMs: 60_000,
+        workflowId: `${lifecycleId}/configure/3`,
+      }),
+    ]);
+    expect(runs[0]!.message).toBeUndefined();
+  });
+
+  it('leaves out runs that were child executions and runs recorded without their execution', () => {
+    const child = { ...ran, number: 1, workflowId: `${lifecycleId}/configure/1` };
+    const old = {
+      number: 0,
+      workflowId: 'x',
+      outcome: 'succeeded' as const,
+      generation: 1,
+      reason: 'created',
+    };
+    expect(
+      summarizeLifecycleRuns(
+        { lastRuns: [old, child, ran] },
+        { ...opts, childIds: new Set([child.workflowId]) },
+      ).map((r) => r.run),
+    ).toEqual(['2']);
   });
 });

@@ -33,7 +33,10 @@ export interface Call {
   name: ActivityName;
   /** The single input object every activity takes. */
   input: Record<string, unknown>;
-  /** The workflow that scheduled it (a lifecycle, or a configure/delete run child). */
+  /**
+   * The run it belongs to: its input's `runId` when it has one (a configure run inside the
+   * lifecycle, or a child run), else the workflow that scheduled it.
+   */
   workflowId: string;
 }
 
@@ -84,7 +87,10 @@ export function fakeActivities(overrides: Partial<FakeActivities> = {}): Fakes {
         calls.push({
           name: name as ActivityName,
           input,
-          workflowId: Context.current().info.workflowExecution?.workflowId ?? '',
+          workflowId:
+            typeof input.runId === 'string'
+              ? input.runId
+              : (Context.current().info.workflowExecution?.workflowId ?? ''),
         });
         return fn(input);
       },
@@ -231,7 +237,7 @@ export function startLifecycle(
   client: Client,
   taskQueue: string,
   ref: ResourceRef,
-  opts: { generation?: number; specHash?: string; state?: LifecycleState } = {},
+  opts: { generation?: number; specHash?: string; state?: LifecycleState; childRuns?: boolean } = {},
 ): Promise<WorkflowHandle<typeof resourceLifecycle>> {
   return client.workflow.signalWithStart<
     typeof resourceLifecycle,
@@ -239,7 +245,11 @@ export function startLifecycle(
   >('resourceLifecycle', {
     workflowId: resourceWorkflowId(ref),
     taskQueue,
-    args: [{ ref, ...(opts.state ? { state: opts.state } : {}) }],
+    // As the controller starts it: configure runs inline. `childRuns`: as lifecycles recorded
+    // before that (each run a child workflow), still running somewhere after an upgrade.
+    args: [
+      { ref, ...(opts.childRuns ? {} : { inlineRuns: true }), ...(opts.state ? { state: opts.state } : {}) },
+    ],
     signal: changedSignal,
     signalArgs: [{ generation: opts.generation ?? 1, specHash: opts.specHash ?? 'h1' }],
   });

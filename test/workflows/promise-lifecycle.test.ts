@@ -45,7 +45,7 @@ function startPromise(
   return client.workflow.signalWithStart<typeof promiseLifecycle, Changed>('promiseLifecycle', {
     workflowId: promiseWorkflowId(name, uid),
     taskQueue,
-    args: [{ name, uid }],
+    args: [{ name, uid, inlineRuns: true as const }],
     signal: changedSignal,
     signalArgs: [{ generation, specHash: `p${generation}` }],
   });
@@ -104,7 +104,7 @@ describe('promiseLifecycle (real workflows, fake activities)', () => {
         {
           workflowId: resourceId,
           taskQueue,
-          args: [{ ref }],
+          args: [{ ref, inlineRuns: true as const }],
           signal: changedSignal,
           signalArgs: [{ generation: 1, specHash: 'h1' }],
         },

@@ -84,7 +84,7 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
           number: 1,
           outcome: 'failed',
           reason: 'created',
-          workflowId: '',
+          workflowId: configureRunId(id, 1),
           error: 'container main exited with code 1',
         }),
       ]);
@@ -110,7 +110,14 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
         generation: 2,
         reason: 'spec-changed',
         workflowId: configureRunId(id, 2),
+        // What `kratix-temporal runs` shows: when it ran, and the execution to open in the Web UI.
+        startedAt: expect.any(String),
+        endedAt: expect.any(String),
+        execution: (await handle.describe()).runId,
       });
+      expect(Date.parse(ok.lastRuns[1]!.endedAt!)).toBeGreaterThanOrEqual(
+        Date.parse(ok.lastRuns[1]!.startedAt!),
+      );
       // Back to the 10 h reconcile interval (plus up to 5 min jitter).
       const next = Date.parse(ok.nextReconcileAt!) - Date.now();
       expect(next).toBeGreaterThan(10 * 3600_000 - 60_000);
@@ -190,12 +197,9 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
       expect(await handle.query('state')).toMatchObject({ phase: 'configuring', currentRun: run1 });
 
       await handle.signal(changedSignal, { generation: 2, specHash: 'h2' });
-      // The lifecycle forwards it to the running child as `supersede`.
-      await eventually('the supersede signal in run 1', async () =>
-        (await historyEvents(run1)).some(
-          (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'supersede',
-        ),
-      );
+      // The run in flight learns of it (it runs inside the lifecycle) while its pipeline still runs.
+      const during = await stateWhere(handle, 'generation 2 wanted', (x) => x.wantedGeneration === 2);
+      expect(during).toMatchObject({ phase: 'configuring', currentRun: run1, currentPipeline: 'first' });
       gate.release();
 
       const s = await stateWhere(handle, 'run 2', (x) => x.runCount === 2 && x.phase === 'idle');
@@ -205,7 +209,6 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
         { number: 2, outcome: 'succeeded', generation: 2, reason: 'created' },
       ]);
       expect(s).toMatchObject({ doneGeneration: 2, doneHash: 'h2', consecutiveFailures: 0 });
-      expect(await client.workflow.getHandle(run1).result()).toMatchObject({ outcome: 'superseded' });
       // Pipeline "second" of run 1 never ran; run 2 started over from "first".
       expect(
         fakes.of('runPipeline').map((c) => [c.workflowId, c.input.pipeline, c.input.generation]),
@@ -221,7 +224,7 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
     });
   });
 
-  it('a changed signal arriving as the run finishes (supersede to a closed child) does not fail the lifecycle', async () => {
+  it('a lifecycle recorded before inline runs: a changed signal arriving as its child run finishes (supersede to a closed child) does not fail it', async () => {
     const ref = resourceRef('late-change');
     const id = resourceWorkflowId(ref);
     const run1 = configureRunId(id, 1);
@@ -239,7 +242,7 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
     // No sticky cache: once this worker is gone, the lifecycle's next task waits on the task queue.
     const first = await t.worker(fakes, taskQueue, { maxCachedWorkflows: 0 });
     const firstRunning = first.run();
-    const handle = await startLifecycle(taskQueue, ref);
+    const handle = await startLifecycle(taskQueue, ref, { childRuns: true });
     await run1Completing;
     first.shutdown();
     await firstRunning;
@@ -263,7 +266,7 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
     });
   });
 
-  it('delete during a run cancels the configure child, runs the delete run, then releases the finalizer', async () => {
+  it('delete during a run cancels its pipeline, runs the delete run, then releases the finalizer', async () => {
     const gate = new Gate();
     const fakes = fakeActivities({
       runPipeline: async (input) => {
@@ -281,7 +284,9 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
       await handle.result(); // the lifecycle completes
 
       expect(gate.cancelled).toBe(true);
-      expect(await status(configureRunId(id, 1))).toBe('CANCELLED');
+      const events = await historyEvents(id);
+      expect(events.filter((e) => e.activityTaskCancelRequestedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.activityTaskCanceledEventAttributes)).toHaveLength(1);
       expect(await status(deleteRunId(id))).toBe('COMPLETED');
       expect(fakes.names()).toEqual([
         'startConfigureRun',
