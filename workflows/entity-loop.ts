@@ -8,12 +8,15 @@ import {
   continueAsNew,
   isCancellation,
   patched,
+  setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { failureBackoffMs, reconcileDelayMs } from '../src/core/scheduling.js';
 import { DEFAULT_RECONCILIATION_INTERVAL_MS } from '../src/core/constants.js';
 import { rootCauseMessage } from '../src/core/errors.js';
+import { RUN_FAILED, SA } from '../src/core/search-attributes.js';
 import {
   changedSignal,
   deleteSignal,
@@ -63,6 +66,8 @@ export interface EntityCallbacks {
   interrupt?(): Promise<void>;
   /** Shows the kratix.io/paused label on the object (paused, or resumed). */
   onPaused?(paused: boolean): Promise<void>;
+  /** Told whether each run failed (a lifecycle running its runs inline marks itself failing). */
+  onRunEnded?(failed: boolean): void;
   /** Called once the entity is deleted, after any in-flight run was cancelled. Not cancellable. */
   onDelete(state: LifecycleState): Promise<void>;
   /** Continue-as-new with the current state. */
@@ -198,6 +203,12 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
       summary.endedAt = new Date().toISOString();
     }
     state.lastRuns = [...state.lastRuns, summary].slice(-KEPT_RUNS);
+    cb.onRunEnded?.(summary.outcome === 'failed');
+    // The Web UI shows a workflow's current details on its page: say why it waits.
+    if (summary.outcome === 'failed')
+      setCurrentDetails(
+        `run ${summary.number} failed: ${summary.error}\n\nretried with backoff; a spec change or the kratix.io/manual-reconciliation label runs it now`,
+      );
 
     if (workflowInfo().continueAsNewSuggested || state.runCount % RUNS_PER_HISTORY === 0) {
       await condition(allHandlersFinished);
@@ -208,6 +219,17 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
   state.phase = 'deleting';
   await CancellationScope.nonCancellable(() => cb.onDelete(state));
   await condition(allHandlersFinished);
+}
+
+/**
+ * KratixRunStatus=failed while the last run failed, removed when a run gets through: one
+ * visibility write when an object starts failing and one when it recovers, none otherwise.
+ * Lifecycles recorded before inline runs never set it (their failed children showed it).
+ */
+export function markRunStatus(failed: boolean): void {
+  const marked = workflowInfo().typedSearchAttributes.get(SA.runStatus) === RUN_FAILED;
+  if (failed && !marked) upsertSearchAttributes([{ key: SA.runStatus, value: RUN_FAILED }]);
+  else if (!failed && marked) upsertSearchAttributes([{ key: SA.runStatus, value: null }]);
 }
 
 export { continueAsNew };

@@ -13,7 +13,7 @@ import {
 } from './configure-run.js';
 import { interruptSignal, type PromiseLifecycleInput } from './definitions.js';
 import { deleteUntilDone } from './delete-run.js';
-import { initialState, runEntityLoop } from './entity-loop.js';
+import { initialState, markRunStatus, runEntityLoop } from './entity-loop.js';
 import { workflowInfo } from '@temporalio/workflow';
 
 /**
@@ -99,6 +99,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       if (inline) interruptRun(inline);
       else if (state.currentRun) await getExternalWorkflowHandle(state.currentRun).signal(interruptSignal);
     },
+    ...(input.inlineRuns ? { onRunEnded: markRunStatus } : {}),
     async onPaused(paused) {
       await kube.markPaused({ ref, paused });
     },

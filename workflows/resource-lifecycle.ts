@@ -19,7 +19,7 @@ import {
 } from './configure-run.js';
 import { deleteUntilDone } from './delete-run.js';
 import { interruptSignal, supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
-import { initialState, runEntityLoop } from './entity-loop.js';
+import { initialState, markRunStatus, runEntityLoop } from './entity-loop.js';
 
 /**
  * The durable lifecycle of one Resource (one incarnation: the workflow id carries the uid).
@@ -70,6 +70,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       if (inline) interruptRun(inline);
       await child?.signal(interruptSignal);
     },
+    ...(input.inlineRuns ? { onRunEnded: markRunStatus } : {}),
     async onPaused(paused) {
       await kube.markPaused({ ref, paused });
     },

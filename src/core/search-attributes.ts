@@ -8,7 +8,15 @@ export const SA = {
   resourceName: defineSearchAttributeKey('KratixResourceName', SearchAttributeType.KEYWORD),
   workflowType: defineSearchAttributeKey('KratixWorkflowType', SearchAttributeType.KEYWORD),
   workflowAction: defineSearchAttributeKey('KratixWorkflowAction', SearchAttributeType.KEYWORD),
+  /**
+   * "failed" on a lifecycle while its last configure run failed (absent otherwise): the Web UI
+   * filter for failing objects, since runs inside a lifecycle do not fail its execution.
+   */
+  runStatus: defineSearchAttributeKey('KratixRunStatus', SearchAttributeType.KEYWORD),
 } as const;
+
+/** The KratixRunStatus value of a lifecycle whose last run failed. */
+export const RUN_FAILED = 'failed';
 
 export const SEARCH_ATTRIBUTE_NAMES: string[] = Object.values(SA).map((k) => k.name);
 

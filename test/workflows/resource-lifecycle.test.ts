@@ -94,6 +94,11 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
       expect(retryIn).toBeLessThanOrEqual(10_000);
       // The failed spec is not re-run by itself before the timer.
       expect(fakes.of('startConfigureRun')).toHaveLength(1);
+      // The Web UI filter for failing objects (KratixRunStatus="failed"), and why it waits.
+      const desc = await handle.describe();
+      expect(desc.typedSearchAttributes.get(SA.runStatus)).toBe('failed');
+      const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toContain('run 1 failed: container main exited with code 1');
 
       const signalled = Date.now();
       await handle.signal(changedSignal, { generation: 2, specHash: 'h2' });
@@ -104,6 +109,7 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
       );
       expect(Date.now() - signalled).toBeLessThan(5_000);
       expect(ok).toMatchObject({ consecutiveFailures: 0, doneHash: 'h2', doneGeneration: 2 });
+      expect((await handle.describe()).typedSearchAttributes.get(SA.runStatus)).toBeUndefined();
       expect(ok.lastRuns[1]).toEqual({
         number: 2,
         outcome: 'succeeded',
