@@ -16,6 +16,7 @@ import {
 } from '../../src/temporal/connection.js';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../src/temporal/payload-codec.js';
 import { toJsonPayload } from '../../src/temporal/codec-server.js';
+import { stateQuery } from '../../workflows/definitions.js';
 import { runCli } from '../support/cli.js';
 import { kubectl } from '../support/cluster.js';
 import { startDevProcess, type DevProcess } from '../support/dev-process.js';
@@ -108,15 +109,14 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
     const connection = await connectTemporalClient(plainTemporalConnection(dev.temporalAddress));
     try {
       const raw = new Client({ connection });
-      const ids = await waitUntil('the configure run in visibility', async () => {
+      const ids = await waitUntil('the Resource lifecycle in visibility', async () => {
         const found: string[] = [];
         for await (const w of raw.workflow.list({ query: `KratixPromise = "${api.promise}"` }))
           found.push(w.workflowId);
-        return found.some((id) => id.startsWith('resource/') && id.endsWith('/configure/1'))
-          ? found
-          : undefined;
+        return found.some((id) => id.startsWith('resource/')) ? found : undefined;
       });
-      const runId = ids.find((id) => id.startsWith('resource/') && id.endsWith('/configure/1'))!;
+      // Its configure run ran inside it: the run's payloads are in the lifecycle's history.
+      const lifecycleId = ids.find((id) => id.startsWith('resource/'))!;
       let encrypted = 0;
       for (const id of ids) {
         const history = await raw.workflow.getHandle(id).fetchHistory();
@@ -142,8 +142,12 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
           payloadKeys: { path: path.join(dev.dir, 'payload-keys'), from: 'test' },
         }),
       });
-      expect(await keyed.workflow.getHandle(runId).result()).toMatchObject({ outcome: 'succeeded' });
-      await expect(raw.workflow.getHandle(runId).result()).rejects.toThrow(/binary\/encrypted/);
+      expect((await keyed.workflow.getHandle(lifecycleId).query(stateQuery)).lastRuns).toMatchObject([
+        { outcome: 'succeeded' },
+      ]);
+      await expect(raw.workflow.getHandle(lifecycleId).query(stateQuery)).rejects.toThrow(
+        /binary\/encrypted/,
+      );
 
       // The temporal CLI decrypts through the codec endpoint dev printed.
       const { stdout } = await execFileP(
@@ -154,7 +158,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
           '--address',
           dev.temporalAddress,
           '-w',
-          runId,
+          lifecycleId,
           '--codec-endpoint',
           dev.codecUrl!,
           '-o',
@@ -165,7 +169,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       expect(decodedData(JSON.parse(stdout))).toContain(probe);
 
       // The codec endpoint over plain HTTP: the run's stored payloads come back readable.
-      const stored = payloadsOf(await raw.workflow.getHandle(runId).fetchHistory())
+      const stored = payloadsOf(await raw.workflow.getHandle(lifecycleId).fetchHistory())
         .filter(({ at }) => !clearByDesign(at))
         .map(({ payload }) => toJsonPayload(payload));
       const res = await fetch(`${dev.codecUrl}/decode`, {
@@ -181,12 +185,12 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
 
       // `replay` decodes with the keys, and cannot run the histories without them.
       const keys = path.join(dev.dir, 'payload-keys');
-      const common = ['replay', '--temporal-address', dev.temporalAddress, '--workflow-id', runId];
+      const common = ['replay', '--temporal-address', dev.temporalAddress, '--workflow-id', lifecycleId];
       const withKeys = await runCli([...common, '--payload-key-dir', keys]);
-      expect(withKeys.stdout).toContain(`ok   ${runId}`);
+      expect(withKeys.stdout).toContain(`ok   ${lifecycleId}`);
       expect(withKeys.code).toBe(0);
       const withoutKeys = await runCli(common);
-      expect(withoutKeys.stdout).toContain(`FAIL ${runId}`);
+      expect(withoutKeys.stdout).toContain(`FAIL ${lifecycleId}`);
       expect(withoutKeys.code).toBe(1);
     } finally {
       await connection.close();
@@ -303,7 +307,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
     const shot = (page: Page, name: string) =>
       page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 
-    it('filters by KratixPromise, opens the failed configure run, shows the failing pipeline and its message, decrypted payloads only through the codec', async () => {
+    it('filters by KratixPromise and KratixRunStatus, opens the failing lifecycle, shows the failing pipeline and its message, decrypted payloads only through the codec', async () => {
       const api = uniqueApi('broken');
       const pipeline = 'provision-quota';
       await apply(
@@ -327,10 +331,11 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       const connection = await connectTemporalClient(plainTemporalConnection(dev.temporalAddress));
       try {
         const client = new Client({ connection });
-        const query = `KratixPromise = "${api.promise}" AND ExecutionStatus = "Failed"`;
-        await waitUntil('the failed configure run in visibility', async () => {
+        // The run failed inside the lifecycle, which marks itself: KratixRunStatus = "failed".
+        const query = `KratixPromise = "${api.promise}" AND KratixRunStatus = "failed"`;
+        await waitUntil('the failing Promise lifecycle in visibility', async () => {
           for await (const w of client.workflow.list({ query }))
-            if (w.workflowId.endsWith('/configure/1')) return true;
+            if (w.workflowId.startsWith(`promise/${api.promise}/`)) return true;
           return undefined;
         });
       } finally {
@@ -339,10 +344,10 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       const message = `Pipeline "${pipeline}" failed: container "check" (1/1) exited with code 3`;
 
       const page = await newPage();
-      const query = encodeURIComponent(`KratixPromise="${api.promise}"`);
-      // The failed first configure run of this Promise, by its link in the filtered list. The list
-      // does not refresh by itself, and on a loaded machine its first load can miss the run: reload.
-      const runLink = `a[href*="${encodeURIComponent(`promise/${api.promise}/`)}"][href*="${encodeURIComponent('/configure/1')}"]`;
+      const query = encodeURIComponent(`KratixPromise="${api.promise}" AND KratixRunStatus="failed"`);
+      // The failing Promise's lifecycle, by its link in the filtered list. The list does not
+      // refresh by itself, and on a loaded machine its first load can miss it: reload.
+      const runLink = `a[href*="${encodeURIComponent(`promise/${api.promise}/`)}"]`;
       for (let attempt = 1; ; attempt++) {
         await page.goto(`${dev.uiUrl}/namespaces/default/workflows?query=${query}`, {
           waitUntil: 'domcontentloaded',
@@ -354,8 +359,8 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
           if (attempt === 5) throw err;
         }
       }
-      await bodyShows(page, 'Failed');
-      await bodyShows(page, 'KratixPromise'); // the filter, shown as a chip above the list
+      await bodyShows(page, 'Running'); // the lifecycle goes on: it retries with backoff
+      await bodyShows(page, 'KratixRunStatus'); // the filter, shown as a chip above the list
       await shot(page, '01-workflows-filtered-by-KratixPromise.png');
       const hrefs = await page.$$eval('a[href*="/workflows/"]', (as) =>
         as.map((a) => a.getAttribute('href') ?? ''),
@@ -367,8 +372,8 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click(runLink)]);
       await bodyShows(page, message);
       await bodyShows(page, `pipeline ${pipeline} (1/1)`); // the activity summary, decrypted
-      // The run's input, decrypted by the codec endpoint.
-      await bodyShows(page, '"reason": "created"');
+      // The lifecycle's input, decrypted by the codec endpoint.
+      await bodyShows(page, '"inlineRuns": true');
       await shot(page, '02-failed-configure-run-decrypted.png');
       const runUrl = page.url();
       await page.browserContext().close();
@@ -382,7 +387,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       const shown = await blind.evaluate(
         () => (globalThis as unknown as BrowserGlobals).document.body.innerText,
       );
-      expect(shown).not.toContain('"reason": "created"');
+      expect(shown).not.toContain('"inlineRuns": true');
       expect(shown).not.toContain(`pipeline ${pipeline} (1/1)`);
       await blind.browserContext().close();
     }, 600_000); // a loaded CI machine: generous, the waits inside are bounded

@@ -125,7 +125,9 @@ describe('pipeline inputs and runs', () => {
     // The Promise's lifecycle and the Resource's (their configure runs run inside them).
     expect(out.map((r) => r.type.name).sort()).toEqual(['promiseLifecycle', 'resourceLifecycle']);
     expect(out.map((r) => r.execution.workflowId)).toEqual(
-      expect.arrayContaining([expect.stringMatching(new RegExp(`^resource/${api.promise}/${ns}/r/[0-9a-f-]+$`))]),
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^resource/${api.promise}/${ns}/r/[0-9a-f-]+$`)),
+      ]),
     );
   });
 });

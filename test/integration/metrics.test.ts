@@ -83,6 +83,6 @@ describe('Prometheus metrics', () => {
     // The Temporal SDK's own worker metrics, on their own port.
     const sdk = await (await fetch(process.env.KRATIX_TEST_TEMPORAL_METRICS_URL!)).text();
     expect(sdk).toMatch(/^temporal_activity_execution_latency\S*\{.*activity_type="runPipeline"/m);
-    expect(sdk).toMatch(/^temporal_workflow_task_execution_latency\S*\{.*workflow_type="configureRun"/m);
+    expect(sdk).toMatch(/^temporal_workflow_task_execution_latency\S*\{.*workflow_type="resourceLifecycle"/m);
   });
 });

@@ -101,9 +101,9 @@ describe('kratix-temporal replay', () => {
       `KratixPromise = "${api.promise}"`,
     ]);
     expect(out.code).toBe(0);
-    // The Promise lifecycle, the Resource lifecycle and its first configure run at least.
+    // The Promise lifecycle and the Resource lifecycle, its configure run inside.
     expect(out.stdout).toMatch(new RegExp(`ok {3}promise/${api.promise}/`));
-    expect(out.stdout).toMatch(new RegExp(`ok {3}resource/${api.promise}/${ns}/r/[^/]+/configure/1`));
+    expect(out.stdout).toMatch(new RegExp(`ok {3}resource/${api.promise}/${ns}/r/[^/\\s]+$`, 'm'));
     expect(out.stdout).toMatch(/^\d+ replayed, 0 failed$/m);
   });
 
