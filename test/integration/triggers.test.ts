@@ -160,7 +160,7 @@ describe('configure triggers', () => {
       );
       expect(state.runCount).toBeGreaterThanOrEqual(11);
       expect(state.doneGeneration).toBe(1);
-      expect(state.lastRuns.length).toBeLessThanOrEqual(5);
+      expect(state.lastRuns.length).toBe(10); // the last 10 runs, carried across continue-as-new
     } finally {
       await close();
     }
