@@ -63,6 +63,13 @@ describe('recorded histories', () => {
         'v7-input/failures-resource-configure-1.json',
         'v7-input/controls-resource-configure-1.json',
         'v7-input/promise-configure-1.json',
+        // configure runs inside the lifecycle (inlineRuns): runs, failures, controls, KratixRunStatus
+        'v8-inline/resource-resourceLifecycle.json',
+        'v8-inline/promise-promiseLifecycle.json',
+        'v8-inline/failures-resource-resourceLifecycle.json',
+        'v8-inline/controls-resource-resourceLifecycle.json',
+        'v8-inline/controls-promise-promiseLifecycle.json',
+        'v8-inline/resource-delete.json',
       ]),
     );
   });
