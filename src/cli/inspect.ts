@@ -28,6 +28,8 @@ export interface InspectContext {
   webUi?: string;
 }
 
+const STATE_QUERY_TIMEOUT_MS = 20_000;
+
 const promiseApi = { group: KRATIX_GROUP, version: KRATIX_VERSION, plural: 'promises' };
 
 export async function resolve(
@@ -139,7 +141,10 @@ export async function listRuns(ctx: InspectContext, target: Target, object?: Kub
   for (const lifecycleId of lifecycles) {
     let state;
     try {
-      state = await ctx.client.workflow.getHandle(lifecycleId).query(stateQuery);
+      // Without a worker polling, the server holds a query until its own timeout: say so sooner.
+      state = await ctx.client.withDeadline(Date.now() + STATE_QUERY_TIMEOUT_MS, () =>
+        ctx.client.workflow.getHandle(lifecycleId).query(stateQuery),
+      );
     } catch (err) {
       throw new Error(
         `cannot read the runs of ${lifecycleId}: ${(err as Error).message} (a worker answers this query: is one running?)`,
