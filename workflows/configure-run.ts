@@ -20,6 +20,7 @@ import {
   type ConfigureRunInput,
   type ConfigureRunResult,
 } from './definitions.js';
+import type { LifecycleState } from './definitions.js';
 import { describeRef } from './describe.js';
 
 /** What a run in flight is told by its lifecycle: a newer spec, or the manual label. */
@@ -159,6 +160,36 @@ export async function performConfigureRun(
   if (!completed) await steps.completeConfigureRun({ ref, generation: input.generation, runId });
   setCurrentDetails(`**${describeRef(ref)}** · generation ${input.generation}: all pipelines succeeded`);
   return { outcome: 'succeeded', intervalMs: plan.intervalMs };
+}
+
+/** The configure run in flight inside a lifecycle, and how the lifecycle's signals reach it. */
+export class InlineRun {
+  private controls: RunControls | undefined;
+
+  get active(): boolean {
+    return this.controls !== undefined;
+  }
+
+  /** Runs it with folded local steps; the lifecycle's `state` shows the pipeline running now. */
+  async run(input: ConfigureRunInput, runId: string, state: LifecycleState): Promise<ConfigureRunResult> {
+    this.controls = newRunControls((name) => (state.currentPipeline = name));
+    try {
+      const shape = { runId, fold: true, local: true, workflowControl: () => true };
+      return await performConfigureRun(input, shape, this.controls);
+    } finally {
+      this.controls = undefined;
+    }
+  }
+
+  /** A newer spec: the pipeline in flight finishes, then the run stops. */
+  supersede(): void {
+    if (this.controls) this.controls.superseded = true;
+  }
+
+  /** The manual label: the pipeline in flight is cancelled, then the run stops. */
+  interrupt(): void {
+    if (this.controls) interruptRun(this.controls);
+  }
 }
 
 /**

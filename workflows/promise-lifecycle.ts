@@ -4,13 +4,7 @@ import { configureRunId } from '../src/core/names.js';
 import { searchAttributesFor } from '../src/core/search-attributes.js';
 import type { PromiseRef } from '../src/core/types.js';
 import { install, kube, longRunning } from './activities-proxy.js';
-import {
-  configureRun,
-  interruptRun,
-  newRunControls,
-  performConfigureRun,
-  type RunControls,
-} from './configure-run.js';
+import { configureRun, InlineRun } from './configure-run.js';
 import { interruptSignal, type PromiseLifecycleInput } from './definitions.js';
 import { deleteUntilDone } from './delete-run.js';
 import { initialState, markRunStatus, runEntityLoop } from './entity-loop.js';
@@ -25,7 +19,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId;
   const ref: PromiseRef = { type: 'promise', promise: input.name, uid: input.uid };
-  let inline: RunControls | undefined;
+  const inline = new InlineRun();
   await runEntityLoop(state, {
     uid: input.uid,
     async run(ctx) {
@@ -64,22 +58,14 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
       const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
-      let result;
-      if (input.inlineRuns) {
-        inline = newRunControls((name) => (state.currentPipeline = name));
-        try {
-          const shape = { runId: id, fold: true, local: true, workflowControl: () => true };
-          result = await performConfigureRun(args, shape, inline);
-        } finally {
-          inline = undefined;
-        }
-      } else
-        result = await executeChild(configureRun, {
-          workflowId: id,
-          args: [args],
-          staticSummary: `configure Promise ${input.name} #${ctx.number} (${ctx.reason})`,
-          typedSearchAttributes: searchAttributesFor({ promise: input.name }, 'configure'),
-        });
+      const result = input.inlineRuns
+        ? await inline.run(args, id, state)
+        : await executeChild(configureRun, {
+            workflowId: id,
+            args: [args],
+            staticSummary: `configure Promise ${input.name} #${ctx.number} (${ctx.reason})`,
+            typedSearchAttributes: searchAttributesFor({ promise: input.name }, 'configure'),
+          });
       // A changed Promise re-runs its resources (bounded concurrency); the first install does not.
       if (result.outcome === 'succeeded' && (ctx.reason === 'spec-changed' || reconcileResources)) {
         const done = await longRunning.rerunPromiseResources({ name: input.name, since: '' });
@@ -96,7 +82,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       // Each run re-reads the Promise; the loop starts a new run for the newer spec.
     },
     async interrupt() {
-      if (inline) interruptRun(inline);
+      if (inline.active) inline.interrupt();
       else if (state.currentRun) await getExternalWorkflowHandle(state.currentRun).signal(interruptSignal);
     },
     ...(input.inlineRuns ? { onRunEnded: markRunStatus } : {}),

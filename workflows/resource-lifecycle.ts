@@ -10,13 +10,7 @@ import {
 import { configureRunId, resourceWorkflowId } from '../src/core/names.js';
 import { SA, searchAttributesFor } from '../src/core/search-attributes.js';
 import { kube } from './activities-proxy.js';
-import {
-  configureRun,
-  interruptRun,
-  newRunControls,
-  performConfigureRun,
-  type RunControls,
-} from './configure-run.js';
+import { configureRun, InlineRun } from './configure-run.js';
 import { deleteUntilDone } from './delete-run.js';
 import { interruptSignal, supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
 import { initialState, markRunStatus, runEntityLoop } from './entity-loop.js';
@@ -31,26 +25,18 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId ?? resourceWorkflowId(ref);
   let child: ChildWorkflowHandle<typeof configureRun> | undefined;
-  let inline: RunControls | undefined;
+  const inline = new InlineRun();
 
   await runEntityLoop(state, {
     uid: ref.uid,
     async run(ctx) {
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
-      if (input.inlineRuns) {
-        inline = newRunControls((name) => (state.currentPipeline = name));
-        try {
-          const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
-          const shape = { runId: id, fold: true, local: true, workflowControl: () => true };
-          return { ...(await performConfigureRun(args, shape, inline)), runId: id };
-        } finally {
-          inline = undefined;
-        }
-      }
+      const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
+      if (input.inlineRuns) return { ...(await inline.run(args, id, state)), runId: id };
       child = await startChild(configureRun, {
         workflowId: id,
-        args: [{ ref, generation: ctx.generation, reason: ctx.reason, folded: true }],
+        args: [args],
         staticSummary: `configure ${ref.kind} ${ref.namespace}/${ref.name} #${ctx.number} (${ctx.reason})`,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         typedSearchAttributes: searchAttributesFor(ref, 'configure'),
@@ -63,11 +49,11 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       }
     },
     async supersede() {
-      if (inline) inline.superseded = true;
+      inline.supersede();
       await child?.signal(supersedeSignal);
     },
     async interrupt() {
-      if (inline) interruptRun(inline);
+      inline.interrupt();
       await child?.signal(interruptSignal);
     },
     ...(input.inlineRuns ? { onRunEnded: markRunStatus } : {}),
