@@ -28,7 +28,10 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = path.join(repoRoot, 'test-artifacts', 'web-ui');
 /** What the page functions use of the browser (the project compiles without the DOM types). */
 interface BrowserGlobals {
-  document: { body: { innerText: string } };
+  document: { body: { innerText: string; scrollHeight: number } };
+  innerHeight: number;
+  scrollY: number;
+  scrollTo(x: number, y: number): void;
 }
 
 const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('utf8');
@@ -304,6 +307,20 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
         { polling: 500 },
         s,
       );
+    // The event table renders rows as they scroll into view: a lifecycle that retried a failed
+    // run a few times has its failure events further down. Scroll a screen per poll, wrapping.
+    const pageShows = (page: Page, s: string) =>
+      page.waitForFunction(
+        (t: string) => {
+          const w = globalThis as unknown as BrowserGlobals;
+          if (w.document.body.innerText.includes(t)) return true;
+          const atEnd = w.innerHeight + w.scrollY >= w.document.body.scrollHeight - 2;
+          w.scrollTo(0, atEnd ? 0 : w.scrollY + w.innerHeight);
+          return false;
+        },
+        { polling: 500 },
+        s,
+      );
     const shot = (page: Page, name: string) =>
       page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 
@@ -370,7 +387,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       for (const h of runs) expect(h).toContain(`promise/${api.promise}/`);
 
       await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click(runLink)]);
-      await bodyShows(page, message);
+      await pageShows(page, message);
       await bodyShows(page, `pipeline ${pipeline} (1/1)`); // the activity summary, decrypted
       // The lifecycle's input, decrypted by the codec endpoint.
       await bodyShows(page, '"inlineRuns": true');
@@ -381,7 +398,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       // Without the codec endpoint the same page shows the failure but only ciphertext.
       const blind = await newPage({ blockCodec: true });
       await blind.goto(runUrl, { waitUntil: 'domcontentloaded' });
-      await bodyShows(blind, message);
+      await pageShows(blind, message); // the failed activity's event: failure messages are not encrypted
       await bodyShows(blind, Buffer.from(ENCRYPTED_ENCODING).toString('base64'));
       await shot(blind, '03-failed-configure-run-without-codec.png');
       const shown = await blind.evaluate(
