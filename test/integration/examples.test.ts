@@ -28,7 +28,21 @@ describe('examples/redis, driven with kubectl as the README shows', () => {
       maxmemory: '2Gi',
       passwordSecret: 'redis-example-auth',
     });
-    expect((await kubectl(['get', 'secret', 'redis-example-auth'])).code).toBe(0);
+    const password = async () =>
+      (await kubectl(['get', 'secret', 'redis-example-auth', '-o', 'jsonpath={.data.password}'])).stdout;
+    const first = await password();
+    expect(first).not.toBe('');
+    // A second run (a spec change) succeeds too and keeps the password the first one created.
+    await kubectl(['patch', 'redis', 'example', '--type', 'merge', '-p', '{"spec":{"size":"small"}}']);
+    const again = await kubectl([
+      'wait',
+      'redis/example',
+      '--for=jsonpath={.status.redis.maxmemory}=256Mi',
+      '--timeout=120s',
+    ]);
+    expect(again.stdout).toContain('condition met');
+    await kubectl(['wait', 'redis/example', '--for=condition=PipelineCompleted', '--timeout=120s']);
+    expect(await password()).toBe(first);
     // dev's (and the test setup's) default store: the rendered file landed in git.
     const co = checkout(process.env.KRATIX_TEST_DEFAULT_REPO!);
     expect(filesUnder(co, 'worker-1/resources/default/redis/example/instance')).toEqual(['redis.yaml']);
