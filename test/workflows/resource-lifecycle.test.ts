@@ -272,6 +272,59 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
     });
   });
 
+  it('a lifecycle started before inline runs keeps its child runs, then runs inside itself after its next continue-as-new', async () => {
+    const fakes = fakeActivities();
+    await t.withWorker(fakes, async (taskQueue) => {
+      const ref = resourceRef('upgraded');
+      const id = resourceWorkflowId(ref);
+      // Nine runs done: the next one is the tenth, after which the lifecycle continues-as-new.
+      const state: LifecycleState = {
+        phase: 'idle',
+        wantedGeneration: 1,
+        wantedHash: 'h1',
+        doneHash: 'h1',
+        doneGeneration: 1,
+        runCount: 9,
+        consecutiveFailures: 0,
+        lastRuns: [],
+        deleting: false,
+      };
+      const handle = await startLifecycle(taskQueue, ref, {
+        childRuns: true,
+        state,
+        generation: 2,
+        specHash: 'h2',
+      });
+      const first = (await handle.describe()).runId;
+      const ten = await stateWhere(handle, 'run 10', (x) => x.runCount === 10 && x.phase === 'idle');
+      expect(await status(configureRunId(id, 10))).toBe('COMPLETED'); // a child, as it was recorded
+      expect((await handle.describe()).runId).not.toBe(first); // continued-as-new
+      expect(ten.lastRuns.map((r) => [r.number, r.execution])).toEqual([[10, first]]);
+
+      await handle.signal(changedSignal, { generation: 3, specHash: 'h3' });
+      const s = await stateWhere(handle, 'run 11', (x) => x.runCount === 11 && x.phase === 'idle');
+      expect(runs(s).at(-1)).toEqual({
+        number: 11,
+        outcome: 'succeeded',
+        generation: 3,
+        reason: 'spec-changed',
+      });
+      // Run 11 ran inside the new execution: no child, its pipelines in the lifecycle's history.
+      await expect(status(configureRunId(id, 11))).rejects.toThrow(/not found/i);
+      const scheduled = (await historyEvents(id)).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runPipeline',
+      );
+      expect(scheduled).toHaveLength(2);
+      expect(fakes.of('runPipeline').map((c) => c.workflowId)).toEqual([
+        configureRunId(id, 10),
+        configureRunId(id, 10),
+        configureRunId(id, 11),
+        configureRunId(id, 11),
+      ]);
+      await handle.terminate();
+    });
+  });
+
   it('delete during a run cancels its pipeline, runs the delete run, then releases the finalizer', async () => {
     const gate = new Gate();
     const fakes = fakeActivities({
