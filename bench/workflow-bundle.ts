@@ -1,6 +1,7 @@
 // Worker CPU per workflow instantiation, traced bundle vs untraced (see README, Benchmarks).
 // Every new workflow evaluates its bundle's modules afresh (the SDK's per-workflow module cache):
-// replaying one recorded configure run N times, each in a new workflow, shows that cost.
+// replaying one recorded Resource lifecycle (its configure runs inside it) N times, each in a new
+// workflow, shows that cost (with the replay of that history on top).
 //   npx tsx bench/workflow-bundle.ts            (BENCH_REPLAYS=300, BENCH_ROUNDS=2)
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,14 +12,15 @@ import { writeWorkflowBundle } from '../src/worker.js';
 
 const REPLAYS = Number(process.env.BENCH_REPLAYS ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const HISTORY = new URL('../test/histories/v6-fold/resource-configure-1.json', import.meta.url);
+const HISTORY = new URL('../test/histories/v8-inline/resource-resourceLifecycle.json', import.meta.url);
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'bundle-bench-')), 'workflow-bundle.js');
 await writeWorkflowBundle(file);
 const recorded = JSON.parse(readFileSync(HISTORY, 'utf8')) as { workflowId: string; history: unknown };
-const histories = Array.from({ length: REPLAYS }, (_, i) => ({
-  workflowId: `${recorded.workflowId}-${i}`,
+// The same workflow id each time: the history starts a delete child whose id derives from it.
+const histories = Array.from({ length: REPLAYS }, () => ({
+  workflowId: recorded.workflowId,
   history: recorded.history,
 }));
 

@@ -33,6 +33,12 @@ export interface RunControls {
   pipelineScope?: CancellationScope;
   /** Told each pipeline's name as it starts (the lifecycle's `state` query shows it). */
   onPipeline?: (name: string) => void;
+  /**
+   * Asked after each workflow-control wait: true stops the run (`yielded`) so its lifecycle can
+   * continue-as-new; a pipeline that keeps asking to be re-run would otherwise grow one history.
+   */
+  shouldYield?: () => boolean;
+  yielded?: boolean;
 }
 
 export function newRunControls(onPipeline?: (name: string) => void): RunControls {
@@ -154,6 +160,10 @@ export async function performConfigureRun(
       await condition(() => controls.superseded || controls.interrupted, control.retryAfterMs);
       if (controls.superseded || controls.interrupted)
         return { outcome: 'superseded', intervalMs: plan.intervalMs };
+      if (controls.shouldYield?.()) {
+        controls.yielded = true;
+        return { outcome: 'superseded', intervalMs: plan.intervalMs };
+      }
     }
   }
   if (controls.superseded) return { outcome: 'superseded', intervalMs: plan.intervalMs };
@@ -166,16 +176,19 @@ export async function performConfigureRun(
 export class InlineRun {
   private controls: RunControls | undefined;
 
-  get active(): boolean {
-    return this.controls !== undefined;
-  }
-
   /** Runs it with folded local steps; the lifecycle's `state` shows the pipeline running now. */
   async run(input: ConfigureRunInput, runId: string, state: LifecycleState): Promise<ConfigureRunResult> {
-    this.controls = newRunControls((name) => (state.currentPipeline = name));
+    const controls = newRunControls((name) => (state.currentPipeline = name));
+    controls.shouldYield = () => workflowInfo().continueAsNewSuggested;
+    this.controls = controls;
+    // `kratix-temporal runs` lists the runs marked so from the lifecycle's state.
+    if (state.running) state.running.inline = true;
     try {
       const shape = { runId, fold: true, local: true, workflowControl: () => true };
-      return await performConfigureRun(input, shape, this.controls);
+      const result = await performConfigureRun(input, shape, controls);
+      // Stopped for a long history: the next execution runs it again, from its first pipeline.
+      if (controls.yielded) state.pendingReason ??= input.reason;
+      return result;
     } finally {
       this.controls = undefined;
     }

@@ -49,6 +49,8 @@ export interface RunSummary {
   endedAt?: string;
   /** The lifecycle execution (Temporal run id) that ran it (inline) or started it (a child). */
   execution?: string;
+  /** It ran inside the lifecycle (not a child execution). */
+  inline?: boolean;
 }
 
 export interface LifecycleState {

@@ -222,6 +222,17 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
 }
 
 /**
+ * Whether this lifecycle execution runs its configure runs inline. `inlineRuns` in the input says
+ * so; when the controller set it (a first execution, no state yet), an older worker may have taken
+ * the first workflow task during a rolling upgrade and ignored it, so that case also asks a patch
+ * marker (one per new lifecycle). A continue-as-new that set it ran this code already. Asked once,
+ * at the start, before any command.
+ */
+export function runsInline(input: { inlineRuns?: true; state?: LifecycleState }): boolean {
+  return input.inlineRuns === true && (input.state !== undefined || patched('inline-runs'));
+}
+
+/**
  * KratixRunStatus=failed while the last run failed, removed when a run gets through: one
  * visibility write when an object starts failing and one when it recovers, none otherwise.
  * Lifecycles recorded before inline runs never set it (their failed children showed it).

@@ -7,7 +7,7 @@ import { install, kube, longRunning } from './activities-proxy.js';
 import { configureRun, InlineRun } from './configure-run.js';
 import { interruptSignal, type PromiseLifecycleInput } from './definitions.js';
 import { deleteUntilDone } from './delete-run.js';
-import { initialState, markRunStatus, runEntityLoop } from './entity-loop.js';
+import { initialState, markRunStatus, runEntityLoop, runsInline } from './entity-loop.js';
 import { workflowInfo } from '@temporalio/workflow';
 
 /**
@@ -16,6 +16,7 @@ import { workflowInfo } from '@temporalio/workflow';
  * Available. A spec change re-runs every resource of the Promise; delete removes everything.
  */
 export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<void> {
+  const inlineRuns = runsInline(input);
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId;
   const ref: PromiseRef = { type: 'promise', promise: input.name, uid: input.uid };
@@ -58,7 +59,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
       const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
-      const result = input.inlineRuns
+      const result = inlineRuns
         ? await inline.run(args, id, state)
         : await executeChild(configureRun, {
             workflowId: id,
@@ -82,10 +83,10 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       // Each run re-reads the Promise; the loop starts a new run for the newer spec.
     },
     async interrupt() {
-      if (inline.active) inline.interrupt();
+      if (inlineRuns) inline.interrupt();
       else if (state.currentRun) await getExternalWorkflowHandle(state.currentRun).signal(interruptSignal);
     },
-    ...(input.inlineRuns ? { onRunEnded: markRunStatus } : {}),
+    ...(inlineRuns ? { onRunEnded: markRunStatus } : {}),
     async onPaused(paused) {
       await kube.markPaused({ ref, paused });
     },

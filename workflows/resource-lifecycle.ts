@@ -13,7 +13,7 @@ import { kube } from './activities-proxy.js';
 import { configureRun, InlineRun } from './configure-run.js';
 import { deleteUntilDone } from './delete-run.js';
 import { interruptSignal, supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
-import { initialState, markRunStatus, runEntityLoop } from './entity-loop.js';
+import { initialState, markRunStatus, runEntityLoop, runsInline } from './entity-loop.js';
 
 /**
  * The durable lifecycle of one Resource (one incarnation: the workflow id carries the uid).
@@ -22,6 +22,7 @@ import { initialState, markRunStatus, runEntityLoop } from './entity-loop.js';
  */
 export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<void> {
   const { ref } = input;
+  const inlineRuns = runsInline(input);
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId ?? resourceWorkflowId(ref);
   let child: ChildWorkflowHandle<typeof configureRun> | undefined;
@@ -33,7 +34,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       const id = configureRunId(selfId, ctx.number);
       state.currentRun = id;
       const args = { ref, generation: ctx.generation, reason: ctx.reason, folded: true as const };
-      if (input.inlineRuns) return { ...(await inline.run(args, id, state)), runId: id };
+      if (inlineRuns) return { ...(await inline.run(args, id, state)), runId: id };
       child = await startChild(configureRun, {
         workflowId: id,
         args: [args],
@@ -56,7 +57,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       inline.interrupt();
       await child?.signal(interruptSignal);
     },
-    ...(input.inlineRuns ? { onRunEnded: markRunStatus } : {}),
+    ...(inlineRuns ? { onRunEnded: markRunStatus } : {}),
     async onPaused(paused) {
       await kube.markPaused({ ref, paused });
     },

@@ -100,7 +100,8 @@ export function registerInspectCommands(program: Command, wrap: (cmd: Command) =
       let started;
       while (!started && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 500));
-        started = (await listRuns(ctx, target, object)).find(
+        // Warned once above, if at all.
+        started = (await listRuns(ctx, target, object, () => undefined)).find(
           (r) => !before.has(`${r.workflowId}/${r.runId}`),
         );
       }

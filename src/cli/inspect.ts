@@ -115,7 +115,12 @@ async function readRun(
  * runs come from each lifecycle's `state` query (a worker answers it, also for a closed lifecycle),
  * the child runs from their histories.
  */
-export async function listRuns(ctx: InspectContext, target: Target, object?: KubeObject): Promise<RunInfo[]> {
+export async function listRuns(
+  ctx: InspectContext,
+  target: Target,
+  object?: KubeObject,
+  onWarning: (message: string) => void = (m) => console.error(`warning: ${m}`),
+): Promise<RunInfo[]> {
   const uid = object?.metadata.uid;
   const ofIncarnation = (id: string) => !uid || id.includes(`/${uid}/`) || id.endsWith(`/${uid}`);
   const runs: RunInfo[] = [];
@@ -133,24 +138,23 @@ export async function listRuns(ctx: InspectContext, target: Target, object?: Kub
     });
     runs.push(summarizeRun(raw, opts));
   }
-  const childIds = new Set(runs.map((r) => r.workflowId));
   // Each continue-as-new is an execution of its own; the newest carries the last runs.
   const lifecycles = new Set<string>();
   for await (const w of ctx.client.workflow.list({ query: lifecyclesQuery(target) }))
     if (ofIncarnation(w.workflowId)) lifecycles.add(w.workflowId);
   for (const lifecycleId of lifecycles) {
-    let state;
     try {
       // Without a worker polling, the server holds a query until its own timeout: say so sooner.
-      state = await ctx.client.withDeadline(Date.now() + STATE_QUERY_TIMEOUT_MS, () =>
+      const state = await ctx.client.withDeadline(Date.now() + STATE_QUERY_TIMEOUT_MS, () =>
         ctx.client.workflow.getHandle(lifecycleId).query(stateQuery),
       );
+      runs.push(...summarizeLifecycleRuns(state, { ...opts, lifecycleId }));
     } catch (err) {
-      throw new Error(
-        `cannot read the runs of ${lifecycleId}: ${(err as Error).message} (a worker answers this query: is one running?)`,
+      // The child runs (and `retry`, which lists runs first) still work without it.
+      onWarning(
+        `cannot read the configure runs of ${lifecycleId} from its state query: ${(err as Error).message.split('\n')[0]} (a worker answers it: is one running?)`,
       );
     }
-    runs.push(...summarizeLifecycleRuns(state, { ...opts, lifecycleId, childIds }));
   }
   return sortRuns(runs);
 }

@@ -119,16 +119,15 @@ export function summarizeRun(raw: RawRun, opts: { now: Date; webUi?: string; nam
 
 /**
  * The configure runs a lifecycle's `state` query lists (its last runs, and the one in flight) that
- * ran inside it. Runs listed there that were child executions (`childIds`) come from their own
- * histories instead.
+ * ran inside it (`inline`). Runs it lists that were child executions come from their own histories.
  */
 export function summarizeLifecycleRuns(
   state: Pick<LifecycleState, 'lastRuns' | 'running' | 'currentRun' | 'currentPipeline'>,
-  opts: { lifecycleId: string; childIds: Set<string>; now: Date; webUi?: string; namespace: string },
+  opts: { lifecycleId: string; now: Date; webUi?: string; namespace: string },
 ): RunInfo[] {
   const one = (r: RunSummary, running: boolean): RunInfo | undefined => {
     const workflowId = running ? (state.currentRun ?? r.workflowId) : r.workflowId;
-    if (!workflowId || opts.childIds.has(workflowId) || !r.execution) return undefined;
+    if (!r.inline || !workflowId || !r.execution) return undefined;
     const end = running ? opts.now.toISOString() : r.endedAt;
     const message = !running && r.outcome === 'failed' ? r.error : undefined;
     const parsed = parseFailure(message);

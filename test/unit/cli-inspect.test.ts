@@ -255,7 +255,7 @@ describe('terminal formatting', () => {
 
 describe('runs inside a lifecycle (its state query)', () => {
   const lifecycleId = 'resource/redis/default/example/uid-1';
-  const opts = { lifecycleId, childIds: new Set<string>(), now, namespace: 'default' };
+  const opts = { lifecycleId, now, namespace: 'default' };
   const ran = {
     number: 2,
     workflowId: `${lifecycleId}/configure/2`,
@@ -266,6 +266,7 @@ describe('runs inside a lifecycle (its state query)', () => {
     startedAt: '2026-12-02T06:30:00.000Z',
     endedAt: '2026-12-02T06:30:01.250Z',
     execution: 'exec-1',
+    inline: true,
   };
 
   it('summarizes a finished run: outcome, failing pipeline and container, duration, lifecycle link', () => {
@@ -311,20 +312,8 @@ describe('runs inside a lifecycle (its state query)', () => {
     expect(runs[0]!.message).toBeUndefined();
   });
 
-  it('leaves out runs that were child executions and runs recorded without their execution', () => {
-    const child = { ...ran, number: 1, workflowId: `${lifecycleId}/configure/1` };
-    const old = {
-      number: 0,
-      workflowId: 'x',
-      outcome: 'succeeded' as const,
-      generation: 1,
-      reason: 'created',
-    };
-    expect(
-      summarizeLifecycleRuns(
-        { lastRuns: [old, child, ran] },
-        { ...opts, childIds: new Set([child.workflowId]) },
-      ).map((r) => r.run),
-    ).toEqual(['2']);
+  it('leaves out runs that were child executions (their own histories list them)', () => {
+    const child = { ...ran, number: 1, workflowId: `${lifecycleId}/configure/1`, inline: undefined };
+    expect(summarizeLifecycleRuns({ lastRuns: [child, ran] }, opts).map((r) => r.run)).toEqual(['2']);
   });
 });

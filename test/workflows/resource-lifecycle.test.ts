@@ -120,6 +120,7 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
         startedAt: expect.any(String),
         endedAt: expect.any(String),
         execution: (await handle.describe()).runId,
+        inline: true, // it ran inside the lifecycle
       });
       expect(Date.parse(ok.lastRuns[1]!.endedAt!)).toBeGreaterThanOrEqual(
         Date.parse(ok.lastRuns[1]!.startedAt!),
@@ -303,6 +304,10 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
 
       await handle.signal(changedSignal, { generation: 3, specHash: 'h3' });
       const s = await stateWhere(handle, 'run 11', (x) => x.runCount === 11 && x.phase === 'idle');
+      expect(s.lastRuns.map((r) => [r.number, r.inline ?? false])).toEqual([
+        [10, false],
+        [11, true],
+      ]);
       expect(runs(s).at(-1)).toEqual({
         number: 11,
         outcome: 'succeeded',
