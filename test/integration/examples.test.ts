@@ -10,13 +10,11 @@ describe('examples/redis, driven with kubectl as the README shows', () => {
     const available = await kubectl(['wait', 'promise/redis', '--for=condition=Available', '--timeout=60s']);
     expect(available.stderr).toBe('');
     expect((await kubectl(['apply', '-f', example('resource.yaml')])).code).toBe(0);
-    const wait = await kubectl([
-      'wait',
-      'redis/example',
-      '--for=condition=PipelineCompleted',
-      '--timeout=120s',
-    ]);
-    expect(wait.stdout).toContain('condition met');
+    const waitRedis = async (condition: string) =>
+      expect(
+        (await kubectl(['wait', 'redis/example', `--for=${condition}`, '--timeout=120s'])).stdout,
+      ).toContain('condition met');
+    await waitRedis('condition=PipelineCompleted');
 
     const get = await kubectl(['get', 'redis']);
     expect(get.stdout).toMatch(/example\s+Redis ready at redis-example\.default\.svc/);
@@ -34,14 +32,8 @@ describe('examples/redis, driven with kubectl as the README shows', () => {
     expect(first).not.toBe('');
     // A second run (a spec change) succeeds too and keeps the password the first one created.
     await kubectl(['patch', 'redis', 'example', '--type', 'merge', '-p', '{"spec":{"size":"small"}}']);
-    const again = await kubectl([
-      'wait',
-      'redis/example',
-      '--for=jsonpath={.status.redis.maxmemory}=256Mi',
-      '--timeout=120s',
-    ]);
-    expect(again.stdout).toContain('condition met');
-    await kubectl(['wait', 'redis/example', '--for=condition=PipelineCompleted', '--timeout=120s']);
+    await waitRedis('jsonpath={.status.redis.maxmemory}=256Mi');
+    await waitRedis('condition=PipelineCompleted');
     expect(await password()).toBe(first);
     // dev's (and the test setup's) default store: the rendered file landed in git.
     const co = checkout(process.env.KRATIX_TEST_DEFAULT_REPO!);
