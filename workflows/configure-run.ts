@@ -19,8 +19,8 @@ import {
   supersedeSignal,
   type ConfigureRunInput,
   type ConfigureRunResult,
+  type LifecycleState,
 } from './definitions.js';
-import type { LifecycleState } from './definitions.js';
 import { describeRef } from './describe.js';
 
 /** What a run in flight is told by its lifecycle: a newer spec, or the manual label. */
