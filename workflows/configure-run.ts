@@ -41,8 +41,8 @@ export interface RunControls {
   yielded?: boolean;
 }
 
-export function newRunControls(onPipeline?: (name: string) => void): RunControls {
-  return { superseded: false, interrupted: false, ...(onPipeline ? { onPipeline } : {}) };
+export function newRunControls(hooks: Pick<RunControls, 'onPipeline' | 'shouldYield'> = {}): RunControls {
+  return { superseded: false, interrupted: false, ...hooks };
 }
 
 /** The manual label during a run: stop the pipeline in flight (its containers are killed). */
@@ -178,8 +178,10 @@ export class InlineRun {
 
   /** Runs it with folded local steps; the lifecycle's `state` shows the pipeline running now. */
   async run(input: ConfigureRunInput, runId: string, state: LifecycleState): Promise<ConfigureRunResult> {
-    const controls = newRunControls((name) => (state.currentPipeline = name));
-    controls.shouldYield = () => workflowInfo().continueAsNewSuggested;
+    const controls = newRunControls({
+      onPipeline: (name) => (state.currentPipeline = name),
+      shouldYield: () => workflowInfo().continueAsNewSuggested,
+    });
     this.controls = controls;
     // `kratix-temporal runs` lists the runs marked so from the lifecycle's state.
     if (state.running) state.running.inline = true;
