@@ -76,6 +76,10 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       stops.push(() => server.close());
     }
     if (opts.runWorker !== false) {
+      // A worker alone (its own Deployment) may be upgraded before the controller: it runs code that
+      // sets search attributes the controller registers at its start. Register them here too, when
+      // allowed; if not, the workflow tasks that set them retry until the controller has.
+      if (opts.runController === false) await registerSearchAttributesIfAllowed(opts.temporal);
       const { worker, close } = await createWorker({
         kubeconfig: opts.kubeconfig,
         temporal: opts.temporal,
@@ -178,4 +182,23 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
       kube.close();
     },
   };
+}
+
+/** Best effort: a worker's Temporal identity may lack operator permissions, which is fine. */
+async function registerSearchAttributesIfAllowed(temporal: TemporalConnectionConfig): Promise<void> {
+  const namespace = temporal.namespace;
+  try {
+    const connection = await connectTemporalClient(temporal);
+    try {
+      const added = await ensureSearchAttributes(connection, namespace);
+      if (added.length) logger.info({ namespace, added }, 'registered search attributes');
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    logger.warn(
+      { namespace, err: (err as Error).message },
+      'could not check the search attributes; the controller registers them at its start',
+    );
+  }
 }

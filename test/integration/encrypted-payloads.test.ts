@@ -28,10 +28,7 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const artifacts = path.join(repoRoot, 'test-artifacts', 'web-ui');
 /** What the page functions use of the browser (the project compiles without the DOM types). */
 interface BrowserGlobals {
-  document: { body: { innerText: string; scrollHeight: number } };
-  innerHeight: number;
-  scrollY: number;
-  scrollTo(x: number, y: number): void;
+  document: { body: { innerText: string } };
 }
 
 const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('utf8');
@@ -301,26 +298,49 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       }
       return page;
     }
+    // A wait that times out leaves a screenshot and says what the page showed: a CI log then tells
+    // why, without a rerun.
+    let failures = 0;
+    const explained = async (page: Page, s: string, wait: Promise<unknown>) => {
+      try {
+        await wait;
+      } catch (err) {
+        const name = `failed-wait-${++failures}.png`;
+        await page.screenshot({ path: path.join(artifacts, name), fullPage: true }).catch(() => undefined);
+        const shown = await page
+          .evaluate(() => (globalThis as unknown as BrowserGlobals).document.body.innerText)
+          .catch((e: unknown) => `(page text unavailable: ${String(e)})`);
+        throw new Error(
+          `${page.url()} never showed ${JSON.stringify(s)} (${(err as Error).message}); screenshot ` +
+            `test-artifacts/web-ui/${name}; the page's text:\n${shown.slice(0, 6000)}`,
+        );
+      }
+    };
     const bodyShows = (page: Page, s: string) =>
-      page.waitForFunction(
-        (t: string) => (globalThis as unknown as BrowserGlobals).document.body.innerText.includes(t),
-        { polling: 500 },
+      explained(
+        page,
         s,
+        page.waitForFunction(
+          (t: string) => (globalThis as unknown as BrowserGlobals).document.body.innerText.includes(t),
+          { polling: 500 },
+          s,
+        ),
       );
-    // The event table renders rows as they scroll into view: a lifecycle that retried a failed
-    // run a few times has its failure events further down. Scroll a screen per poll, wrapping.
-    const pageShows = (page: Page, s: string) =>
-      page.waitForFunction(
-        (t: string) => {
-          const w = globalThis as unknown as BrowserGlobals;
-          if (w.document.body.innerText.includes(t)) return true;
-          const atEnd = w.innerHeight + w.scrollY >= w.document.body.scrollHeight - 2;
-          w.scrollTo(0, atEnd ? 0 : w.scrollY + w.innerHeight);
-          return false;
-        },
-        { polling: 500 },
-        s,
-      );
+    // The event table (newest first, 100 rows a page) holds the failed activity's event. The page
+    // loads the history once: on a loaded machine a load has come back without its events (seen in
+    // CI, not reproduced here), so a page that does not show it within a minute is loaded again.
+    const eventShows = async (page: Page, s: string) => {
+      for (let attempt = 1; ; attempt++) {
+        const wait = page.waitForFunction(
+          (t: string) => (globalThis as unknown as BrowserGlobals).document.body.innerText.includes(t),
+          { polling: 500, timeout: 60_000 },
+          s,
+        );
+        if (attempt === 3) return explained(page, s, wait);
+        if (await wait.then(() => true).catch(() => false)) return;
+        await page.reload({ waitUntil: 'domcontentloaded' });
+      }
+    };
     const shot = (page: Page, name: string) =>
       page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 
@@ -387,7 +407,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       for (const h of runs) expect(h).toContain(`promise/${api.promise}/`);
 
       await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click(runLink)]);
-      await pageShows(page, message);
+      await eventShows(page, message);
       await bodyShows(page, `pipeline ${pipeline} (1/1)`); // the activity summary, decrypted
       // The lifecycle's input, decrypted by the codec endpoint.
       await bodyShows(page, '"inlineRuns": true');
@@ -398,7 +418,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
       // Without the codec endpoint the same page shows the failure but only ciphertext.
       const blind = await newPage({ blockCodec: true });
       await blind.goto(runUrl, { waitUntil: 'domcontentloaded' });
-      await pageShows(blind, message); // the failed activity's event: failure messages are not encrypted
+      await eventShows(blind, message); // the failed activity's event: failure messages are not encrypted
       await bodyShows(blind, Buffer.from(ENCRYPTED_ENCODING).toString('base64'));
       await shot(blind, '03-failed-configure-run-without-codec.png');
       const shown = await blind.evaluate(
