@@ -43,7 +43,7 @@ export function deleteRunActivities(deps: ActivityDeps) {
     await objectAccess(kube, input.ref).patchMetadata(removeFinalizerPatch(DELETE_FINALIZER));
     // The object is gone: so are the folders its runs left on this worker (failed runs keep
     // theirs until the next run, which now never comes).
-    if (!isPromiseRef(input.ref)) removeRunDirs(deps, resourceWorkflowId(input.ref));
+    if (!isPromiseRef(input.ref)) await removeRunDirs(deps, resourceWorkflowId(input.ref));
   }
 
   return { startDeleteRun, markDeleteBlocked, finishResourceDelete };

@@ -1,7 +1,7 @@
 // A pipeline's identity: its ServiceAccount and RBAC, checked against the platform's policy.
 import { pipelineIdentity, withPipelineNamespace } from '../src/core/pipeline-factory.js';
 import { permissionsNotAllowedMessage, pipelinePermissionDenials } from '../src/core/permissions.js';
-import type { ObjectRef, WorkflowAction } from '../src/core/types.js';
+import type { KratixPromise, ObjectRef, WorkflowAction } from '../src/core/types.js';
 import { describeApiError, isNotFound, statusCode, type Kube } from '../src/kube/client.js';
 import { applyPipelineIdentityOnce } from '../src/kube/identity.js';
 import { readPlatformConfig } from '../src/kube/objects.js';
@@ -17,18 +17,20 @@ export function identityEnsurer(deps: ActivityDeps) {
   /**
    * Applies a pipeline's ServiceAccount and RBAC. `beforeFailure` runs before a problem retrying
    * cannot fix is recorded on the object (a run that folds its start status into its first
-   * pipeline writes it there, so the failure lands on the run's pipeline list).
+   * pipeline writes it there, so the failure lands on the run's pipeline list). `known`: the
+   * Promise the caller just read (each read copies it).
    */
   async function ensureIdentity(
     input: { ref: ObjectRef; action: WorkflowAction; pipeline: string },
     beforeFailure?: () => Promise<unknown>,
+    known?: KratixPromise,
   ) {
     const acc = objectAccess(kube, input.ref);
     const fail = async (detail: string) => {
       await beforeFailure?.();
       return failPipeline(kube, acc, input.action, input.pipeline, detail);
     };
-    const promise = await promiseOf(kube, input.ref);
+    const promise = known ?? (await promiseOf(kube, input.ref));
     const pipeline = findPipeline(promise, input.ref, acc.type, input.action, input.pipeline);
     const id = pipelineIdentity(withPipelineNamespace(acc.subject(input.action), promise), pipeline);
     // The policy may have tightened since the Promise was installed.

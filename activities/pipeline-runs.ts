@@ -75,7 +75,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   }) {
     const { ref } = input;
     const acc = objectAccess(kube, ref);
-    pruneEarlierRuns(deps, input.runId);
+    await pruneEarlierRuns(deps, input.runId);
     let promise = await promiseOf(kube, input.ref);
     const intervalMs = await reconcileIntervalMs(kube, promise);
     const obj = await acc.read();
@@ -108,7 +108,11 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         ),
       );
     if (folded)
-      await ensureIdentity({ ref, action: 'configure', pipeline: pipelines[0]!.metadata.name }, start);
+      await ensureIdentity(
+        { ref, action: 'configure', pipeline: pipelines[0]!.metadata.name },
+        start,
+        promise,
+      );
     else await start();
     return {
       gone: false,
@@ -354,7 +358,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       await recordRunCompleted(acc, isPromise && !wasAvailable);
       // Last: a worker that dies before this resumes the run from its folder (finished containers
       // are not run again) and writes the same status.
-      removeRunDir(deps, input.runId);
+      await removeRunDir(deps, input.runId);
     }
     return { gone: false, files: result.files.length, ...(input.completeRun ? { completed: true } : {}) };
   }
@@ -370,7 +374,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   async function completeConfigureRun(input: { ref: ObjectRef; generation: number; runId: string }) {
     // Its folder first: once the status says completed, nothing of the run is left on the worker
     // (its container output is kept, bounded, for `kratix-temporal logs`).
-    removeRunDir(deps, input.runId);
+    await removeRunDir(deps, input.runId);
     const acc = objectAccess(kube, input.ref);
     const obj = await acc.read();
     if (obj) {

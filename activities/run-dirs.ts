@@ -1,5 +1,6 @@
 // The local executor's run folders on this worker: one per run, kept while it may resume.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runDirName, runDirsBefore, runDirsOfLifecycle } from '../src/core/names.js';
 import { keepRunLogs, removeKeptLogs } from '../src/executors/local-logs.js';
@@ -17,31 +18,31 @@ export function runRoot(deps: ActivityDeps, runId: string): string {
  * Removes the folders of this lifecycle's earlier runs (failed runs keep theirs for debugging until
  * the next run starts; successful runs remove their own). One run per lifecycle at a time.
  */
-export function pruneEarlierRuns(deps: ActivityDeps, runId: string): void {
+export async function pruneEarlierRuns(deps: ActivityDeps, runId: string): Promise<void> {
   const dir = path.join(deps.workDir, 'runs');
   // Normally only the run before this one (when it failed); a few more if runs of this object
   // moved between workers.
   for (const e of runDirsBefore(path.basename(runRoot(deps, runId)), 0, PRUNE_WINDOW)) {
     const folder = path.join(dir, e);
     if (!existsSync(folder)) continue;
-    keepRunLogsOfDir(deps, e);
-    rmSync(folder, { recursive: true, force: true });
+    await keepRunLogsOfDir(deps, e);
+    await rm(folder, { recursive: true, force: true });
   }
 }
 
 /** Keeps a run's container output (bounded) for `kratix-temporal logs`, then removes its folder. */
-export function removeRunDir(deps: ActivityDeps, runId: string): void {
-  keepRunLogs(deps.workDir, runId);
-  rmSync(runRoot(deps, runId), { recursive: true, force: true });
+export async function removeRunDir(deps: ActivityDeps, runId: string): Promise<void> {
+  await keepRunLogs(deps.workDir, runId);
+  await rm(runRoot(deps, runId), { recursive: true, force: true });
 }
 
 /** keepRunLogs by folder name: a pruned folder's run id is only known by its name. */
-function keepRunLogsOfDir(deps: ActivityDeps, dirName: string): void {
+function keepRunLogsOfDir(deps: ActivityDeps, dirName: string): Promise<void> {
   // runDirName is idempotent on names it made (path-safe already), so the name stands for the id.
-  keepRunLogs(deps.workDir, dirName);
+  return keepRunLogs(deps.workDir, dirName);
 }
 
-export function removeRunDirs(deps: ActivityDeps, lifecycleId: string): void {
+export async function removeRunDirs(deps: ActivityDeps, lifecycleId: string): Promise<void> {
   const dir = path.join(deps.workDir, 'runs');
   let entries: string[] = [];
   try {
@@ -50,6 +51,6 @@ export function removeRunDirs(deps: ActivityDeps, lifecycleId: string): void {
     return;
   }
   for (const e of runDirsOfLifecycle(lifecycleId, entries))
-    rmSync(path.join(dir, e), { recursive: true, force: true });
+    await rm(path.join(dir, e), { recursive: true, force: true });
   removeKeptLogs(deps.workDir, lifecycleId);
 }

@@ -2,18 +2,8 @@
 // exists its logs are read there; when the folder goes (a run succeeded, the next run started)
 // each log is copied out first, cut to its last KEPT_LOG_BYTES, and only the newest
 // KEPT_RUNS_PER_LIFECYCLE runs of an object keep theirs. Bounded per object whatever it prints.
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDirName, runDirsBefore, runDirsOfLifecycle } from '../core/names.js';
 
@@ -93,20 +83,26 @@ export function readTail(file: string, maxBytes = KEPT_LOG_BYTES): string {
   }
 }
 
-/** Copies a run's logs out of its folder before the folder is removed. Never throws: logs are a convenience. */
-export function keepRunLogs(workDir: string, runId: string): void {
+/**
+ * Copies a run's logs out of its folder before the folder is removed. Never throws: logs are a
+ * convenience. Asynchronous: on a busy worker these file operations otherwise hold the event loop
+ * that every activity and heartbeat shares.
+ */
+export async function keepRunLogs(workDir: string, runId: string): Promise<void> {
   try {
     const live = runFolder(workDir, runId);
     if (!existsSync(live)) return;
     const kept = archiveFolder(workDir, runId);
-    for (const log of findRunLogs(workDir, runId)) {
-      const dir = path.join(kept, `${log.pipelineIndex}-${log.pipeline}`);
-      mkdirSync(dir, { recursive: true });
-      const target = path.join(dir, path.basename(log.file));
-      if (statSync(log.file).size <= KEPT_LOG_BYTES) copyFileSync(log.file, target);
-      else writeFileSync(target, readTail(log.file));
-    }
-    pruneKeptLogs(workDir, path.basename(kept));
+    await Promise.all(
+      findRunLogs(workDir, runId).map(async (log) => {
+        const dir = path.join(kept, `${log.pipelineIndex}-${log.pipeline}`);
+        await mkdir(dir, { recursive: true });
+        const target = path.join(dir, path.basename(log.file));
+        if ((await stat(log.file)).size <= KEPT_LOG_BYTES) await copyFile(log.file, target);
+        else await writeFile(target, readTail(log.file));
+      }),
+    );
+    await pruneKeptLogs(workDir, path.basename(kept));
   } catch {
     // A full disk or a racing removal must not fail the run.
   }
@@ -116,10 +112,13 @@ export function keepRunLogs(workDir: string, runId: string): void {
  * Keeps the newest KEPT_RUNS_PER_LIFECYCLE runs' logs of the lifecycle `name` belongs to: the
  * configure runs that fell out of that window, by name (the folder holds every object's logs).
  */
-function pruneKeptLogs(workDir: string, name: string): void {
+async function pruneKeptLogs(workDir: string, name: string): Promise<void> {
   const root = path.join(workDir, 'logs');
-  for (const e of runDirsBefore(name, KEPT_RUNS_PER_LIFECYCLE - 1, 2 * KEPT_RUNS_PER_LIFECYCLE))
-    rmSync(path.join(root, e), { recursive: true, force: true });
+  await Promise.all(
+    runDirsBefore(name, KEPT_RUNS_PER_LIFECYCLE - 1, 2 * KEPT_RUNS_PER_LIFECYCLE).map((e) =>
+      rm(path.join(root, e), { recursive: true, force: true }),
+    ),
+  );
 }
 
 /** The object is gone: so are its runs' kept logs. */

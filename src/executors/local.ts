@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kube } from '../kube/client.js';
 import { resolveContainerEnv } from '../kube/env.js';
@@ -87,7 +88,7 @@ export class LocalExecutor implements PipelineExecutor {
     try {
       return await this.runContainers(req, containers, kubeconfig);
     } finally {
-      rmSync(path.join(req.runDir, 'kubeconfig'), { force: true });
+      await rm(path.join(req.runDir, 'kubeconfig'), { force: true });
     }
   }
 
@@ -96,7 +97,7 @@ export class LocalExecutor implements PipelineExecutor {
     containers: ContainerRun[],
     kubeconfig: string,
   ): Promise<PipelineRunOutcome> {
-    const dirs = prepareRunDir(req, kubeconfig);
+    const dirs = await prepareRunDir(req, kubeconfig);
     const progressFile = path.join(req.runDir, 'progress.json');
     const progress: Progress = existsSync(progressFile)
       ? (JSON.parse(readFileSync(progressFile, 'utf8')) as Progress)
@@ -130,7 +131,7 @@ export class LocalExecutor implements PipelineExecutor {
         };
       }
       progress.completed = i + 1;
-      writeFileSync(progressFile, JSON.stringify(progress));
+      await writeFile(progressFile, JSON.stringify(progress));
     }
     return { ok: true, files: readPipelineDirs(dirs.output, req.withMetadata ? dirs.metadata : undefined) };
   }
@@ -229,13 +230,22 @@ export interface RunDirs {
   kubeconfig: string;
 }
 
-function prepareRunDir(req: PipelineRunRequest, kubeconfig: string): RunDirs {
+/**
+ * The run's folders and input files. Asynchronous: under a burst of runs these file operations
+ * block for milliseconds each, on the event loop every activity and heartbeat of the worker shares.
+ */
+async function prepareRunDir(req: PipelineRunRequest, kubeconfig: string): Promise<RunDirs> {
   const d = (name: string) => path.join(req.runDir, name);
   const fresh = !existsSync(d('progress.json'));
-  for (const name of ['input', 'output', 'metadata', 'logs']) mkdirSync(d(name), { recursive: true });
+  await mkdir(req.runDir, { recursive: true });
+  await Promise.all(
+    ['input', 'output', 'metadata', 'logs'].map((name) => mkdir(d(name), { recursive: true })),
+  );
   // object.yaml is written once per run; a resumed run keeps what earlier containers changed.
-  if (fresh) writeFileSync(path.join(d('input'), 'object.yaml'), req.objectYaml);
-  writeFileSync(d('kubeconfig'), kubeconfig, { mode: 0o600 });
+  await Promise.all([
+    fresh ? writeFile(path.join(d('input'), 'object.yaml'), req.objectYaml) : undefined,
+    writeFile(d('kubeconfig'), kubeconfig, { mode: 0o600 }),
+  ]);
   return { input: d('input'), output: d('output'), metadata: d('metadata'), kubeconfig: d('kubeconfig') };
 }
 

@@ -16,6 +16,12 @@ export type CachedPlural = (typeof CACHED_PLURALS)[number];
 
 export class ReadCache {
   private readonly informers = new Map<CachedPlural, ResilientInformer<Obj>>();
+  /**
+   * Each cached object without metadata.managedFields (no reader needs them; for a Promise they
+   * mirror its whole spec and status, about half its size), made once per version of the object:
+   * every read copies it, and a run reads its Promise three times.
+   */
+  private readonly slim = new WeakMap<Obj, Obj>();
 
   constructor(
     private readonly kube: Kube,
@@ -51,14 +57,24 @@ export class ReadCache {
     const informer = this.informers.get(plural);
     if (!informer?.hasSynced()) return 'unknown';
     const found = informer.get(name);
-    return found ? (structuredClone(found) as unknown as T) : undefined;
+    return found ? this.copy<T>(found) : undefined;
   }
 
   /** Every cached object of the kind (copies), or 'unknown' before the first list. */
   list<T extends KubeObject>(plural: CachedPlural): T[] | 'unknown' {
     const informer = this.informers.get(plural);
     if (!informer?.hasSynced()) return 'unknown';
-    return informer.list().map((o) => structuredClone(o) as unknown as T);
+    return informer.list().map((o) => this.copy<T>(o));
+  }
+
+  private copy<T extends KubeObject>(o: Obj): T {
+    let slim = this.slim.get(o);
+    if (!slim) {
+      const { managedFields: _, ...metadata } = o.metadata ?? {};
+      slim = { ...o, metadata } as Obj;
+      this.slim.set(o, slim);
+    }
+    return structuredClone(slim) as unknown as T;
   }
 
   promise(name: string): KratixPromise | undefined | 'unknown' {

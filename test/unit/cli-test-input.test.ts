@@ -271,13 +271,13 @@ describe('local executor logs kept for kratix-temporal logs', () => {
     writeFileSync(path.join(dir, '0-template.log'), text);
   };
 
-  it('reads a live run, keeps a bounded copy when its folder goes, and only the newest runs', () => {
+  it('reads a live run, keeps a bounded copy when its folder goes, and only the newest runs', async () => {
     const workDir = mkdtempSync(path.join(tmpdir(), 'logs-'));
     write(workDir, run(1), 'hello\n');
     expect(findRunLogs(workDir, run(1))).toMatchObject([
       { pipeline: 'render', container: 'template', containerIndex: 0 },
     ]);
-    keepRunLogs(workDir, run(1));
+    await keepRunLogs(workDir, run(1));
     // The caller then removes the folder; the kept copy answers.
     rmSync(runFolder(workDir, run(1)), { recursive: true });
     const kept = findRunLogs(workDir, run(1));
@@ -286,7 +286,7 @@ describe('local executor logs kept for kratix-temporal logs', () => {
 
     const big = `${'x'.repeat(100)}\n`.repeat(Math.ceil((KEPT_LOG_BYTES * 2) / 101));
     write(workDir, run(2), big);
-    keepRunLogs(workDir, run(2));
+    await keepRunLogs(workDir, run(2));
     const cut = readTail(
       path.join(workDir, 'logs', path.basename(runFolder(workDir, run(2))), '0-render', '0-template.log'),
     );
@@ -295,10 +295,10 @@ describe('local executor logs kept for kratix-temporal logs', () => {
 
     for (let n = 3; n <= KEPT_RUNS_PER_LIFECYCLE + 3; n++) {
       write(workDir, run(n), `run ${n}\n`);
-      keepRunLogs(workDir, run(n));
+      await keepRunLogs(workDir, run(n));
     }
     write(workDir, 'resource/p/ns/other/uid/configure/1', 'another object');
-    keepRunLogs(workDir, 'resource/p/ns/other/uid/configure/1');
+    await keepRunLogs(workDir, 'resource/p/ns/other/uid/configure/1');
     expect(readdirSync(path.join(workDir, 'logs')).sort()).toEqual([
       'resource_p_ns_other_uid_configure_1',
       'resource_p_ns_x_uid_configure_4',
