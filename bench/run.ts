@@ -70,6 +70,8 @@ interface BenchResult {
     apiRequestsByKind: Record<string, number>;
     eventsPerResource: number;
     cpuSeconds: Record<string, number>;
+    /** The machine during the burst: CPU in use, and taken by the VM's host (steal). */
+    machine: { busyPercent: number; stealPercent: number };
     rssMiB: Record<string, number>;
   };
   scale?: { resources: number; fillSeconds: number };
@@ -327,6 +329,7 @@ try {
       apiRequestsByKind: Object.fromEntries(requests.byKind),
       eventsPerResource: round(events / THROUGHPUT, 2),
       cpuSeconds: usage.cpuSeconds,
+      machine: usage.machine,
       rssMiB: rss(),
     };
     save();
@@ -463,6 +466,10 @@ function printTable(r: BenchResult): void {
     ]);
     rows.push(['  Events per Resource', String(t.eventsPerResource)]);
     rows.push(['  CPU seconds', fmt(t.cpuSeconds)]);
+    rows.push([
+      '  machine CPU busy / stolen',
+      `${t.machine.busyPercent} % / ${t.machine.stealPercent} % (steal: the VM's host ran others)`,
+    ]);
     rows.push(['  RSS MiB', fmt(t.rssMiB)]);
   }
   const s = r.scale;

@@ -53,10 +53,36 @@ export function childProcesses(ppid: number): Map<string, number> {
   return out;
 }
 
+/** The machine's CPU time so far by kind, in ticks over all CPUs (the first line of /proc/stat). */
+export function machineCpu(): { busy: number; steal: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is inside user already)
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  const busy = user + nice + system + irq + softirq;
+  return { busy, steal, total: busy + idle + iowait + steal };
+}
+
+/**
+ * Of the machine's CPU time between two machineCpu() readings: the share in use, and the share a
+ * virtual machine's host took for others (steal). A bench with steal above a few percent ran on a
+ * shared, slower machine: its times are not comparable with a run without.
+ */
+export function machineShares(
+  a: ReturnType<typeof machineCpu>,
+  b: ReturnType<typeof machineCpu>,
+): { busyPercent: number; stealPercent: number } {
+  const total = b.total - a.total || 1;
+  return {
+    busyPercent: round(((b.busy - a.busy) / total) * 100),
+    stealPercent: round(((b.steal - a.steal) / total) * 100),
+  };
+}
+
 /** CPU seconds per named process between two snapshots, as a share of one core. */
 export class CpuMeter {
   private before = new Map<string, number>();
   private t0 = 0;
+  private machine = machineCpu();
 
   /** `whole`: names measured with their descendants (see treeCpu); the others on their own. */
   constructor(
@@ -70,18 +96,23 @@ export class CpuMeter {
 
   start(): void {
     this.t0 = Date.now();
+    this.machine = machineCpu();
     this.before = new Map([...this.pids()].map(([n, pid]) => [n, this.cpu(n, pid) ?? 0]));
   }
 
-  /** CPU seconds used by each process since start(), and the elapsed seconds. */
-  stop(): { seconds: number; cpuSeconds: Record<string, number> } {
+  /** CPU seconds used by each process since start(), the elapsed seconds and the machine's shares. */
+  stop(): {
+    seconds: number;
+    cpuSeconds: Record<string, number>;
+    machine: ReturnType<typeof machineShares>;
+  } {
     const seconds = (Date.now() - this.t0) / 1000;
     const cpuSeconds: Record<string, number> = {};
     for (const [n, pid] of this.pids()) {
       const s = this.cpu(n, pid);
       if (s !== undefined) cpuSeconds[n] = round(s - (this.before.get(n) ?? 0), 2);
     }
-    return { seconds: round(seconds, 1), cpuSeconds };
+    return { seconds: round(seconds, 1), cpuSeconds, machine: machineShares(this.machine, machineCpu()) };
   }
 }
 
