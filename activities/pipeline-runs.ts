@@ -31,6 +31,7 @@ import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess, type ObjectAccess } from './access.js';
 import { identityEnsurer } from './identity.js';
 import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
+import { RunHandoff } from './run-handoff.js';
 import { failPipeline, now, reportPending, withPhase } from './run-status.js';
 import { suspendPipeline } from './workflow-control.js';
 import { REQUIREMENTS_REASON } from './requirements.js';
@@ -60,6 +61,7 @@ export interface RunPipelineInput {
 export function pipelineRunActivities(deps: ActivityDeps) {
   const { kube } = deps;
   const ensureIdentity = identityEnsurer(deps);
+  const handoff = new RunHandoff<KubeObject>();
 
   /**
    * Marks a configure run as started and returns its plan: pipeline names, container counts and the
@@ -107,13 +109,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
           now(),
         ),
       );
-    if (folded)
+    if (folded) {
       await ensureIdentity(
         { ref, action: 'configure', pipeline: pipelines[0]!.metadata.name },
         start,
         promise,
       );
-    else await start();
+      handoff.put(input.runId, obj);
+    } else await start();
     return {
       gone: false,
       intervalMs,
@@ -160,7 +163,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const promise = await promiseOf(kube, ref);
     const pipeline = findPipeline(promise, ref, acc.type, action, name);
     const subject = withPipelineNamespace(acc.subject(action), promise);
-    const obj = await acc.read();
+    const handed = input.startRun && ctx.info.attempt === 1 ? handoff.take(input.runId) : undefined;
+    const obj = handed ?? (await acc.read());
     if (!obj) return { gone: true };
 
     // Phase Running and the PipelineStarted Event are written while the containers start: both

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import https from 'node:https';
 import * as k8s from '@kubernetes/client-node';
+import { apiConfiguration } from './http.js';
 import type { ReadCache } from './read-cache.js';
 
 /**
@@ -54,6 +55,14 @@ export class PooledKubeConfig extends k8s.KubeConfig {
   }
 }
 
+/** KubernetesObjectApi.makeApiClient, over our configuration. */
+class ObjectApi extends k8s.KubernetesObjectApi {
+  constructor(config: k8s.Configuration, kc: k8s.KubeConfig) {
+    super(config);
+    this.setDefaultNamespace(kc);
+  }
+}
+
 /** API clients built once per process from one KubeConfig. */
 export class Kube {
   /** Watch-backed reads of platform objects (the worker sets this; see read-cache.ts). */
@@ -65,11 +74,12 @@ export class Kube {
   readonly objects: k8s.KubernetesObjectApi;
 
   constructor(readonly kc: k8s.KubeConfig) {
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
-    this.rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.apiext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-    this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    const config = apiConfiguration(kc);
+    this.core = new k8s.CoreV1Api(config);
+    this.rbac = new k8s.RbacAuthorizationV1Api(config);
+    this.custom = new k8s.CustomObjectsApi(config);
+    this.apiext = new k8s.ApiextensionsV1Api(config);
+    this.objects = new ObjectApi(config, kc);
   }
 
   /** Closes pooled keep-alive connections. */
