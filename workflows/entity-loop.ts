@@ -13,6 +13,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { failureBackoffMs, reconcileDelayMs } from '../src/core/scheduling.js';
 import { DEFAULT_RECONCILIATION_INTERVAL_MS } from '../src/core/constants.js';
 import { rootCauseMessage } from '../src/core/errors.js';
@@ -241,6 +242,17 @@ export function markRunStatus(failed: boolean): void {
   const marked = workflowInfo().typedSearchAttributes.get(SA.runStatus) === RUN_FAILED;
   if (failed && !marked) upsertSearchAttributes([{ key: SA.runStatus, value: RUN_FAILED }]);
   else if (!failed && marked) upsertSearchAttributes([{ key: SA.runStatus, value: null }]);
+}
+
+/**
+ * At delete: the update that removes KratixRunStatus if the object was failing, so a deleted
+ * object's closed lifecycle is not listed with the failing ones. Empty otherwise (no command, no
+ * visibility write); the patch marker is asked only then, so histories of deletes recorded before
+ * replay unchanged.
+ */
+export function runStatusClearedAtDelete(): SearchAttributeUpdatePair[] {
+  const marked = workflowInfo().typedSearchAttributes.get(SA.runStatus) === RUN_FAILED;
+  return marked && patched('delete-clears-run-status') ? [{ key: SA.runStatus, value: null }] : [];
 }
 
 export { continueAsNew };

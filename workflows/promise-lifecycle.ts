@@ -1,4 +1,11 @@
-import { continueAsNew, executeChild, getExternalWorkflowHandle, patched } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  executeChild,
+  getExternalWorkflowHandle,
+  patched,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { DEFAULT_RECONCILIATION_INTERVAL_MS } from '../src/core/constants.js';
 import { configureRunId } from '../src/core/names.js';
 import { searchAttributesFor } from '../src/core/search-attributes.js';
@@ -7,8 +14,13 @@ import { install, kube, longRunning } from './activities-proxy.js';
 import { configureRun, InlineRun } from './configure-run.js';
 import { interruptSignal, type PromiseLifecycleInput } from './definitions.js';
 import { deleteUntilDone } from './delete-run.js';
-import { initialState, markRunStatus, runEntityLoop, runsInline } from './entity-loop.js';
-import { workflowInfo } from '@temporalio/workflow';
+import {
+  initialState,
+  markRunStatus,
+  runEntityLoop,
+  runsInline,
+  runStatusClearedAtDelete,
+} from './entity-loop.js';
 
 /**
  * The durable lifecycle of one Promise: validate it, install its API (the Resource CRD) and its
@@ -91,6 +103,8 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       await kube.markPaused({ ref, paused });
     },
     async onDelete() {
+      const cleared = runStatusClearedAtDelete();
+      if (cleared.length) upsertSearchAttributes(cleared);
       if (patched('promise-delete-run')) {
         await longRunning.deleteResourcesOfPromise({ name: input.name });
         await deleteUntilDone(ref, selfId, state);

@@ -13,7 +13,13 @@ import { kube } from './activities-proxy.js';
 import { configureRun, InlineRun } from './configure-run.js';
 import { deleteUntilDone } from './delete-run.js';
 import { interruptSignal, supersedeSignal, type ResourceLifecycleInput } from './definitions.js';
-import { initialState, markRunStatus, runEntityLoop, runsInline } from './entity-loop.js';
+import {
+  initialState,
+  markRunStatus,
+  runEntityLoop,
+  runsInline,
+  runStatusClearedAtDelete,
+} from './entity-loop.js';
 
 /**
  * The durable lifecycle of one Resource (one incarnation: the workflow id carries the uid).
@@ -62,7 +68,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       await kube.markPaused({ ref, paused });
     },
     async onDelete() {
-      upsertSearchAttributes([{ key: SA.workflowAction, value: 'delete' }]);
+      upsertSearchAttributes([{ key: SA.workflowAction, value: 'delete' }, ...runStatusClearedAtDelete()]);
       // Histories recorded before the delete pipeline existed only released the finalizer.
       if (patched('resource-delete-run')) await deleteUntilDone(ref, selfId, state);
       await kube.finishResourceDelete({ ref });

@@ -373,6 +373,34 @@ describe('resourceLifecycle (real workflows, fake activities)', () => {
     });
   });
 
+  it('a failing object deleted: its closed lifecycle is no longer among the failing (KratixRunStatus removed)', async () => {
+    const fakes = fakeActivities({
+      runPipeline: async (input) => {
+        if (input.action === 'configure') throw pipelineFailed('container main exited with code 1');
+        return { gone: false, files: 0 };
+      },
+    });
+    await t.withWorker(fakes, async (taskQueue) => {
+      const ref = resourceRef('failing-deleted');
+      const handle = await startLifecycle(taskQueue, ref);
+      await stateWhere(handle, 'the failed run', (s) => s.phase === 'waiting-retry');
+      expect((await handle.describe()).typedSearchAttributes.get(SA.runStatus)).toBe('failed');
+
+      await handle.signal(deleteSignal);
+      await handle.result();
+      const desc = await handle.describe();
+      expect(desc.typedSearchAttributes.get(SA.runStatus)).toBeUndefined();
+      expect(desc.typedSearchAttributes.get(SA.workflowAction)).toBe('delete');
+      // Removed in the update that marks the delete: no extra visibility write for it.
+      const deleteUpdate = (await historyEvents(resourceWorkflowId(ref)))
+        .map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields)
+        .find((f) => f && SA.workflowAction.name in f);
+      expect(Object.keys(deleteUpdate ?? {}).sort()).toEqual(
+        [SA.runStatus.name, SA.workflowAction.name].sort(),
+      );
+    });
+  });
+
   it('a failed delete pipeline blocks the delete until the manual label retries it', async () => {
     let deleteAttempts = 0;
     const fakes = fakeActivities({
