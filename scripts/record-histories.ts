@@ -131,6 +131,27 @@ async function recordFailurePaths(): Promise<void> {
       return true;
     }
   });
+  // A failing object deleted: its lifecycle removes KratixRunStatus as it marks the delete.
+  await co.createNamespacedCustomObject({
+    ...coords,
+    body: { apiVersion: `${api.group}/${api.version}`, kind: api.kind, metadata: { name: 'g' }, spec: {} },
+  });
+  const failing = () =>
+    co.getNamespacedCustomObject({ ...coords, name: 'g' }) as Promise<{
+      status?: { conditions?: { type: string; reason?: string }[] };
+    }>;
+  await until('g failed', async () =>
+    ((await failing()).status?.conditions ?? []).some((c) => c.reason === 'PipelineFailed'),
+  );
+  await co.deleteNamespacedCustomObject({ ...coords, name: 'g' });
+  await until('failing resource gone', async () => {
+    try {
+      await failing();
+      return false;
+    } catch {
+      return true;
+    }
+  });
 }
 
 const promiseCoords = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises' };
@@ -354,9 +375,11 @@ try {
           ? 'failures-promise'
           : wf.workflowId.startsWith('promise/')
             ? 'promise'
-            : wf.workflowId.startsWith('resource/recorded-failures/')
-              ? 'failures-resource'
-              : 'resource';
+            : wf.workflowId.startsWith('resource/recorded-failures/default/g/')
+              ? 'failing-deleted-resource'
+              : wf.workflowId.startsWith('resource/recorded-failures/')
+                ? 'failures-resource'
+                : 'resource';
     const file = `${owner}-${run ?? wf.type}.json`;
     // Replay needs the workflow id too (the workflows read it), so it is stored beside the history.
     writeFileSync(

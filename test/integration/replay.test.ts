@@ -70,6 +70,9 @@ describe('recorded histories', () => {
         'v8-inline/controls-resource-resourceLifecycle.json',
         'v8-inline/controls-promise-promiseLifecycle.json',
         'v8-inline/resource-delete.json',
+        // a failing object deleted: KratixRunStatus removed in the update that marks the delete
+        'v9-delete-status/failing-deleted-resource-resourceLifecycle.json',
+        'v9-delete-status/failing-deleted-resource-delete.json',
       ]),
     );
   });
