@@ -123,14 +123,7 @@ async function recordFailurePaths(): Promise<void> {
     { ...coords, name: 'f', body: { metadata: { labels: { [MANUAL_RECONCILIATION_LABEL]: 'true' } } } },
     merge,
   );
-  await until('flaky resource gone', async () => {
-    try {
-      await get();
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  await until('flaky resource gone', gone(get));
   // A failing object deleted: its lifecycle removes KratixRunStatus as it marks the delete.
   await co.createNamespacedCustomObject({
     ...coords,
@@ -144,25 +137,20 @@ async function recordFailurePaths(): Promise<void> {
     ((await failing()).status?.conditions ?? []).some((c) => c.reason === 'PipelineFailed'),
   );
   await co.deleteNamespacedCustomObject({ ...coords, name: 'g' });
-  await until('failing resource gone', async () => {
-    try {
-      await failing();
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  await until('failing resource gone', gone(failing));
 }
 
 const promiseCoords = { group: 'platform.kratix.io', version: 'v1alpha1', plural: 'promises' };
-const promiseGone = (name: string) => async () => {
+/** A check for `until`: true once reading the object fails (it is gone). */
+const gone = (read: () => Promise<unknown>) => async () => {
   try {
-    await co.getClusterCustomObject({ ...promiseCoords, name });
+    await read();
     return false;
   } catch {
     return true;
   }
 };
+const promiseGone = (name: string) => gone(() => co.getClusterCustomObject({ ...promiseCoords, name }));
 
 /**
  * A Promise that waits for a required Promise; its Resource suspends (workflow-control.yaml) until
@@ -252,14 +240,7 @@ fi`,
   });
   await sleep(1000);
   await co.deleteNamespacedCustomObject({ ...coords, name: 'c' });
-  await until('controls resource gone', async () => {
-    try {
-      await get();
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  await until('controls resource gone', gone(get));
   await co.deleteClusterCustomObject({ ...promiseCoords, name: 'recorded-controls' });
   await until('controls promise gone', promiseGone('recorded-controls'));
 }
@@ -309,14 +290,10 @@ try {
   });
   await sleep(1000);
   await co.deleteNamespacedCustomObject({ ...coords, name: 'r' });
-  await until('resource gone', async () => {
-    try {
-      await co.getNamespacedCustomObject({ ...coords, name: 'r' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  await until(
+    'resource gone',
+    gone(() => co.getNamespacedCustomObject({ ...coords, name: 'r' })),
+  );
 
   await recordFailurePaths();
   await recordControlPaths();
@@ -328,19 +305,7 @@ try {
     plural: 'promises',
     name: 'recorded',
   });
-  await until('promise gone', async () => {
-    try {
-      await co.getClusterCustomObject({
-        group: 'platform.kratix.io',
-        version: 'v1alpha1',
-        plural: 'promises',
-        name: 'recorded',
-      });
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  await until('promise gone', promiseGone('recorded'));
 
   const connection = await connectTemporalClient(env.temporal);
   const client = new Client({ connection });
