@@ -69,7 +69,15 @@ interface BenchResult {
     apiRequestsPerReconcile: number;
     apiRequestsByKind: Record<string, number>;
     eventsPerResource: number;
+    /** Temporal frontend requests (controller and worker, long polls included) per reconcile. */
+    temporalRequestsPerReconcile: number;
+    temporalRequestsByOperation: Record<string, number>;
+    /** The Temporal server's persistence operations (SQLite transactions) per reconcile. */
+    temporalPersistencePerReconcile: number;
+    temporalPersistenceByOperation: Record<string, number>;
     cpuSeconds: Record<string, number>;
+    /** Of those, the seconds of the processes they started (the worker's runner, pipelines, git). */
+    startedCpuSeconds: Record<string, number>;
     /** The machine during the burst: CPU in use, and taken by the VM's host (steal). */
     machine: { busyPercent: number; stealPercent: number };
     rssMiB: Record<string, number>;
@@ -142,6 +150,24 @@ const rss = () =>
     [controller, worker].filter((c) => c).map((c) => [c!.name, round(sampleProcess(c!.pid)?.rssMiB ?? 0)]),
   );
 
+/**
+ * Sums a Prometheus counter's samples by a key made of their labels (`key` returns undefined to
+ * leave a sample out).
+ */
+function counterBy(
+  text: string,
+  metric: string,
+  key: (label: (name: string) => string) => string | undefined,
+) {
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const k = key((name) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1] ?? '');
+    if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + Number(line.split(' ').pop()));
+  }
+  return counts;
+}
+
 /** apiserver_request_total by "VERB resource[/subresource]", excluding WATCH (long-lived) requests. */
 function apiRequests(): Map<string, number> {
   const text = execFileSync(resolveBinary('kubectl'), ['get', '--raw', '/metrics'], {
@@ -149,15 +175,30 @@ function apiRequests(): Map<string, number> {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
-  const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{') || line.includes('verb="WATCH"')) continue;
-    const label = (name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1] ?? '';
+  return counterBy(text, 'apiserver_request_total', (label) => {
+    if (label('verb') === 'WATCH') return undefined;
     const sub = label('subresource');
-    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
-    counts.set(key, (counts.get(key) ?? 0) + Number(line.split(' ').pop()));
-  }
-  return counts;
+    return `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
+  });
+}
+
+/**
+ * The Temporal dev server's work: requests its frontend served (by operation; what the controller
+ * and worker asked) and the persistence operations all its services made (each a SQLite
+ * transaction). Empty with an external server.
+ */
+async function temporalRequests(): Promise<{
+  frontend: Map<string, number>;
+  persistence: Map<string, number>;
+}> {
+  if (!env.temporalMetricsUrl) return { frontend: new Map(), persistence: new Map() };
+  const text = await (await fetch(env.temporalMetricsUrl)).text();
+  return {
+    frontend: counterBy(text, 'service_requests', (label) =>
+      label('service_name') === 'frontend' ? label('operation') : undefined,
+    ),
+    persistence: counterBy(text, 'persistence_requests', (label) => label('operation')),
+  };
 }
 
 /** Requests between two apiRequests() readings per reconcile: in all, and by kind (largest first). */
@@ -306,6 +347,7 @@ try {
     log(`throughput: ${THROUGHPUT} Resources created at once`);
     const names = Array.from({ length: THROUGHPUT }, (_, i) => `t${i}`);
     const requestsBefore = apiRequests();
+    const temporalBefore = await temporalRequests();
     const eventsBefore = (await core.listNamespacedEvent({ namespace: 'default' })).items.length;
     const cpu = new CpuMeter(pids, WHOLE);
     cpu.start();
@@ -316,6 +358,13 @@ try {
     const usage = cpu.stop();
     await sleep(1000);
     const requests = requestsPerReconcile(requestsBefore, apiRequests(), THROUGHPUT);
+    const temporalAfter = await temporalRequests();
+    const frontend = requestsPerReconcile(temporalBefore.frontend, temporalAfter.frontend, THROUGHPUT);
+    const persistence = requestsPerReconcile(
+      temporalBefore.persistence,
+      temporalAfter.persistence,
+      THROUGHPUT,
+    );
     const events = (await core.listNamespacedEvent({ namespace: 'default' })).items.length - eventsBefore;
     const lat = names.map((n) => watch.done.get(n)! - created.get(n)!).sort((a, b) => a - b);
     total += THROUGHPUT;
@@ -328,7 +377,12 @@ try {
       // The bench's own create is one POST per Resource.
       apiRequestsByKind: Object.fromEntries(requests.byKind),
       eventsPerResource: round(events / THROUGHPUT, 2),
+      temporalRequestsPerReconcile: frontend.total,
+      temporalRequestsByOperation: Object.fromEntries(frontend.byKind),
+      temporalPersistencePerReconcile: persistence.total,
+      temporalPersistenceByOperation: Object.fromEntries(persistence.byKind),
       cpuSeconds: usage.cpuSeconds,
+      startedCpuSeconds: usage.startedCpuSeconds,
       machine: usage.machine,
       rssMiB: rss(),
     };
@@ -465,7 +519,12 @@ function printTable(r: BenchResult): void {
         .join(', '),
     ]);
     rows.push(['  Events per Resource', String(t.eventsPerResource)]);
+    rows.push(['  Temporal requests per reconcile', String(t.temporalRequestsPerReconcile)]);
+    rows.push(['    by operation', fmt(t.temporalRequestsByOperation)]);
+    rows.push(['  Temporal persistence operations per reconcile', String(t.temporalPersistencePerReconcile)]);
+    rows.push(['    by operation', fmt(t.temporalPersistenceByOperation)]);
     rows.push(['  CPU seconds', fmt(t.cpuSeconds)]);
+    rows.push(['    of which processes they started', fmt(t.startedCpuSeconds)]);
     rows.push([
       '  machine CPU busy / stolen',
       `${t.machine.busyPercent} % / ${t.machine.stealPercent} % (steal: the VM's host ran others)`,

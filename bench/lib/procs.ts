@@ -34,6 +34,17 @@ export function treeCpu(pid: number): number {
   return sum;
 }
 
+/** CPU seconds of the process itself: its threads only, none of its children's. */
+export function ownCpu(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Direct children of `ppid` by command name (etcd, kube-apiserver, temporal), with their pids. */
 export function childProcesses(ppid: number): Map<string, number> {
   const out = new Map<string, number>();
@@ -81,6 +92,7 @@ export function machineShares(
 /** CPU seconds per named process between two snapshots, as a share of one core. */
 export class CpuMeter {
   private before = new Map<string, number>();
+  private beforeOwn = new Map<string, number>();
   private t0 = 0;
   private machine = machineCpu();
 
@@ -97,22 +109,38 @@ export class CpuMeter {
   start(): void {
     this.t0 = Date.now();
     this.machine = machineCpu();
-    this.before = new Map([...this.pids()].map(([n, pid]) => [n, this.cpu(n, pid) ?? 0]));
+    const pids = this.pids();
+    this.before = new Map([...pids].map(([n, pid]) => [n, this.cpu(n, pid) ?? 0]));
+    this.beforeOwn = new Map(
+      [...pids].filter(([n]) => this.whole.has(n)).map(([n, pid]) => [n, ownCpu(pid) ?? 0]),
+    );
   }
 
   /** CPU seconds used by each process since start(), the elapsed seconds and the machine's shares. */
   stop(): {
     seconds: number;
     cpuSeconds: Record<string, number>;
+    /** Of a `whole` process's CPU seconds, those of the processes it started (not in its own). */
+    startedCpuSeconds: Record<string, number>;
     machine: ReturnType<typeof machineShares>;
   } {
     const seconds = (Date.now() - this.t0) / 1000;
     const cpuSeconds: Record<string, number> = {};
+    const startedCpuSeconds: Record<string, number> = {};
     for (const [n, pid] of this.pids()) {
       const s = this.cpu(n, pid);
-      if (s !== undefined) cpuSeconds[n] = round(s - (this.before.get(n) ?? 0), 2);
+      if (s === undefined) continue;
+      cpuSeconds[n] = round(s - (this.before.get(n) ?? 0), 2);
+      const own = this.whole.has(n) ? ownCpu(pid) : undefined;
+      if (own !== undefined)
+        startedCpuSeconds[n] = round(cpuSeconds[n] - (own - (this.beforeOwn.get(n) ?? 0)), 2);
     }
-    return { seconds: round(seconds, 1), cpuSeconds, machine: machineShares(this.machine, machineCpu()) };
+    return {
+      seconds: round(seconds, 1),
+      cpuSeconds,
+      startedCpuSeconds,
+      machine: machineShares(this.machine, machineCpu()),
+    };
   }
 }
 

@@ -38,6 +38,8 @@ export interface DevEnvironment {
   temporalNamespace: string;
   /** Undefined when an external Temporal server is used. */
   uiUrl?: string;
+  /** The dev server's Prometheus metrics (requests by operation); undefined with an external server. */
+  temporalMetricsUrl?: string;
   /** Present with `node`. */
   node?: RunningNode;
   stop(): Promise<void>;
@@ -161,6 +163,7 @@ export async function startDevEnvironment(opts: DevEnvironmentOptions): Promise<
     temporalAddress: connection.address,
     temporalNamespace: connection.namespace,
     uiUrl: temporal?.uiUrl,
+    temporalMetricsUrl: temporal && `http://127.0.0.1:${temporal.ports.metricsPort}/metrics`,
     ...(node ? { node } : {}),
     stop,
   };
