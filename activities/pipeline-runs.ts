@@ -2,11 +2,11 @@
 // validate its output, write it to the state store, merge its status), complete the run.
 import path from 'node:path';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { stringify } from 'yaml';
 import { MANUAL_RECONCILIATION_LABEL } from '../src/core/constants.js';
 import {
   pipelineEnv,
   pipelineIdentity,
+  pipelineInputYaml,
   pipelinesFor,
   withPipelineNamespace,
 } from '../src/core/pipeline-factory.js';
@@ -30,6 +30,7 @@ import { recordEvent } from '../src/kube/events.js';
 import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess, type ObjectAccess } from './access.js';
 import { identityEnsurer } from './identity.js';
+import { startProgressBeat, type ProgressBeat } from './progress-beat.js';
 import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
 import { RunHandoff } from './run-handoff.js';
 import { failPipeline, now, reportPending, withPhase } from './run-status.js';
@@ -132,7 +133,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
    * directory without re-running containers that finished.
    */
   async function runPipeline(input: RunPipelineInput) {
-    const beat = setInterval(() => heartbeat({ pipeline: input.pipeline }), 2000);
+    const beat = startProgressBeat(heartbeat, input.pipeline);
     const labels = {
       promise: input.ref.promise,
       type: isPromiseRef(input.ref) ? 'promise' : 'resource',
@@ -141,7 +142,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const stopTimer = metrics.pipelineSeconds.startTimer(labels);
     let outcome = 'error';
     try {
-      const result = await runPipelineSteps(input);
+      const result = await runPipelineSteps(input, beat);
       outcome = result.gone ? 'gone' : 'succeeded';
       return result;
     } catch (err) {
@@ -149,14 +150,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       else if (Context.current().cancellationSignal.aborted) outcome = 'cancelled';
       throw err;
     } finally {
-      clearInterval(beat);
+      beat.stop();
       stopTimer();
       // "error": an infrastructure problem; the activity is retried.
       metrics.pipelineRuns.inc({ ...labels, outcome });
     }
   }
 
-  async function runPipelineSteps(input: RunPipelineInput) {
+  async function runPipelineSteps(input: RunPipelineInput, beat: ProgressBeat) {
     const { ref, pipeline: name, action } = input;
     const acc = objectAccess(kube, ref);
     const ctx = Context.current();
@@ -246,7 +247,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
             serviceAccount: sa.name,
             identityKey: promise.metadata.uid,
             baseEnv: pipelineEnv(subject, name),
-            objectYaml: stringify(obj),
+            objectYaml: pipelineInputYaml(obj),
             withMetadata: action === 'configure',
             settings,
             runDir: path.join(
@@ -256,7 +257,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
             signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
             // A timed-out run is over: its Pod goes, like a cancelled one's.
             cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
-            onProgress: (p) => heartbeat({ pipeline: name, container: p.container, index: p.index }),
+            onProgress: (p) => beat.progress(p),
             onPending: async (p) => {
               // Once per distinct reason: the Pod's status repeats it every few seconds.
               if (p.reason === pendingReason) return;

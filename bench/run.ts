@@ -23,7 +23,7 @@ import { connectTemporalClient } from '../src/temporal/connection.js';
 import { writeWorkflowBundle } from '../src/worker.js';
 import { promiseFor, shPipeline } from '../test/support/sample-promise.js';
 import { CompletionWatch } from './lib/completion.js';
-import { metricValue, startComponent, type Component } from './lib/components.js';
+import { componentEntry, metricValue, startComponent, type Component } from './lib/components.js';
 import { runPhases } from './lib/history.js';
 import { childProcesses, CpuMeter, percentile, round, sampleProcess } from './lib/procs.js';
 import { StraightScript } from './lib/straight-script.js';
@@ -69,6 +69,8 @@ interface BenchResult {
     apiRequestsPerReconcile: number;
     apiRequestsByKind: Record<string, number>;
     eventsPerResource: number;
+    /** State store pushes (each a commit of one or more runs' output: group commit). */
+    gitPushesPerReconcile: number;
     /** Temporal frontend requests (controller and worker, long polls included) per reconcile. */
     temporalRequestsPerReconcile: number;
     temporalRequestsByOperation: Record<string, number>;
@@ -128,10 +130,11 @@ const componentOpts = {
 };
 let controller: Component | undefined;
 let worker: Component | undefined;
+const entry = componentEntry();
 const startComponents = async () => {
   [controller, worker] = await Promise.all([
-    startComponent('controller', componentOpts),
-    startComponent('worker', componentOpts),
+    startComponent('controller', componentOpts, entry),
+    startComponent('worker', componentOpts, entry),
   ]);
 };
 
@@ -197,7 +200,11 @@ async function temporalRequests(): Promise<{
     frontend: counterBy(text, 'service_requests', (label) =>
       label('service_name') === 'frontend' ? label('operation') : undefined,
     ),
-    persistence: counterBy(text, 'persistence_requests', (label) => label('operation')),
+    persistence: counterBy(
+      text,
+      'persistence_requests',
+      (label) => `${label('service_name')} ${label('operation')}`,
+    ),
   };
 }
 
@@ -348,6 +355,8 @@ try {
     const names = Array.from({ length: THROUGHPUT }, (_, i) => `t${i}`);
     const requestsBefore = apiRequests();
     const temporalBefore = await temporalRequests();
+    const pushes = () => metricValue(worker!.metricsUrl, 'kratix_state_store_batch_writes_count');
+    const pushesBefore = await pushes();
     const eventsBefore = (await core.listNamespacedEvent({ namespace: 'default' })).items.length;
     const cpu = new CpuMeter(pids, WHOLE);
     cpu.start();
@@ -359,6 +368,7 @@ try {
     await sleep(1000);
     const requests = requestsPerReconcile(requestsBefore, apiRequests(), THROUGHPUT);
     const temporalAfter = await temporalRequests();
+    const gitPushes = (await pushes()) - pushesBefore;
     const frontend = requestsPerReconcile(temporalBefore.frontend, temporalAfter.frontend, THROUGHPUT);
     const persistence = requestsPerReconcile(
       temporalBefore.persistence,
@@ -377,6 +387,7 @@ try {
       // The bench's own create is one POST per Resource.
       apiRequestsByKind: Object.fromEntries(requests.byKind),
       eventsPerResource: round(events / THROUGHPUT, 2),
+      gitPushesPerReconcile: round(gitPushes / THROUGHPUT, 3),
       temporalRequestsPerReconcile: frontend.total,
       temporalRequestsByOperation: Object.fromEntries(frontend.byKind),
       temporalPersistencePerReconcile: persistence.total,
@@ -519,6 +530,10 @@ function printTable(r: BenchResult): void {
         .join(', '),
     ]);
     rows.push(['  Events per Resource', String(t.eventsPerResource)]);
+    rows.push([
+      '  git pushes per reconcile',
+      `${t.gitPushesPerReconcile} (${round(1 / t.gitPushesPerReconcile, 1)} runs' output per push)`,
+    ]);
     rows.push(['  Temporal requests per reconcile', String(t.temporalRequestsPerReconcile)]);
     rows.push(['    by operation', fmt(t.temporalRequestsByOperation)]);
     rows.push(['  Temporal persistence operations per reconcile', String(t.temporalPersistencePerReconcile)]);

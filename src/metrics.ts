@@ -48,6 +48,12 @@ export const metrics = {
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
+  stateStoreBatch: new Histogram({
+    name: 'kratix_state_store_batch_writes',
+    help: 'Writes folded into one git commit and push (group commit; count = pushes)',
+    buckets: [1, 2, 4, 8, 16, 32, 50],
+    registers: [registry],
+  }),
 };
 
 export interface MetricsServer {

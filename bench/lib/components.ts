@@ -1,7 +1,7 @@
 // The controller and the worker as separate processes, started like `kratix-temporal controller` /
 // `worker` are in production: their CPU and memory are measured on their own, and they can be
 // stopped (SIGTERM) and started again to measure a restart.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../src/infra/ports.js';
@@ -23,16 +23,38 @@ export interface ComponentOptions {
   logDir: string;
 }
 
+/**
+ * How the components run: compiled, with plain `node`, as the image runs them (`npm run build`
+ * first). Run from source through tsx (BENCH_FROM_SOURCE=1) Node maps every stack trace and every
+ * compiled function through source maps, and the Temporal SDK's workflow promise hook compiles a
+ * function and takes a stack trace for each promise: a worker measured so costs more than one in
+ * production does.
+ */
+export function componentEntry(): string[] {
+  if (process.env.BENCH_FROM_SOURCE) return ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts')];
+  execFileSync(
+    process.execPath,
+    [path.join(projectRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
+    {
+      cwd: projectRoot,
+      stdio: 'inherit',
+    },
+  );
+  return [path.join(projectRoot, 'dist/src/cli/main.js')];
+}
+
 /** Starts `kratix-temporal <name>` and waits until its /healthz answers. */
-export async function startComponent(name: Component['name'], o: ComponentOptions): Promise<Component> {
+export async function startComponent(
+  name: Component['name'],
+  o: ComponentOptions,
+  entry: string[],
+): Promise<Component> {
   const port = await freePort();
   // BENCH_CPU_PROF=<dir>: V8 CPU profiles of both processes, written when they stop.
   const prof = process.env.BENCH_CPU_PROF;
   const args = [
     ...(prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(prof)] : []),
-    '--import',
-    'tsx',
-    path.join(projectRoot, 'src/cli/main.ts'),
+    ...entry,
     name,
     '--kubeconfig',
     o.kubeconfig,

@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { apiTarget } from '../core/crd.js';
 import { dependenciesOutputDir, resourceOutputDir, type DestinationInfo } from '../core/destinations.js';
 import { planOutput, recordedFor, staticDependencyFiles } from '../core/output-plan.js';
@@ -16,6 +15,7 @@ import { withUpstreamStatus, WORKS_SUCCEEDED } from '../core/upstream-status.js'
 import {
   pipelineEnv,
   pipelineIdentity,
+  pipelineInputYaml,
   pipelinesFor,
   type PipelineSubject,
 } from '../core/pipeline-factory.js';
@@ -413,7 +413,7 @@ async function runOne(
       namespace: sa.namespace,
       serviceAccount: sa.name,
       baseEnv: pipelineEnv(subject, name),
-      objectYaml: stringify(obj),
+      objectYaml: pipelineInputYaml(obj),
       withMetadata: action === 'configure',
       settings,
       runDir: path.join(ctx.workDir, runId.replace(/[^A-Za-z0-9._-]+/g, '_'), `${index}-${name}`),

@@ -9,11 +9,29 @@ import {
 } from './constants.js';
 import { nonResourceOnly } from './permissions.js';
 import { pipelineClusterRoleName, pipelineRoleName, pipelineServiceAccountName } from './names.js';
-import type { KratixPromise, Pipeline, PolicyRule, WorkflowAction, WorkflowType } from './types.js';
+import { stringify } from 'yaml';
+import type {
+  KratixPromise,
+  KubeObject,
+  Pipeline,
+  PolicyRule,
+  WorkflowAction,
+  WorkflowType,
+} from './types.js';
 
 export function pipelinesFor(promise: KratixPromise, type: WorkflowType, action: WorkflowAction): Pipeline[] {
   const list = promise.spec?.workflows?.[type]?.[action] ?? [];
   return action === 'delete' ? list.slice(0, 1) : list;
+}
+
+/**
+ * /kratix/input/object.yaml: the object as `kubectl get -o yaml` shows it, which is what upstream's
+ * reader container writes, so without metadata.managedFields (bookkeeping of the API server that
+ * no pipeline reads; often half the object, and the largest cost of writing it out).
+ */
+export function pipelineInputYaml(obj: KubeObject): string {
+  const { managedFields: _, ...metadata } = obj.metadata;
+  return stringify({ ...obj, metadata });
 }
 
 /** The object a pipeline works on, as the env vars and RBAC describe it. */

@@ -1,3 +1,4 @@
+import type { V1ManagedFieldsEntry } from '@kubernetes/client-node';
 // Types for the API objects kratix-temporal reads and writes. Plain data: safe in workflows.
 
 export interface ObjectMeta {
@@ -11,6 +12,8 @@ export interface ObjectMeta {
   finalizers?: string[];
   /** Raw JSON carries a string; typed as client-node does so objects interoperate. Only test truthiness. */
   deletionTimestamp?: Date;
+  /** The API server's record of which client set which field (server-side apply). */
+  managedFields?: V1ManagedFieldsEntry[];
 }
 
 export interface KubeObject {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { LRUCache } from 'lru-cache';
-import { stringify } from 'yaml';
 import type { PipelineIdentity } from '../core/pipeline-factory.js';
 import { isConflict, isNotFound, type Kube } from './client.js';
 
@@ -157,7 +156,9 @@ export async function serviceAccountKubeconfig(
     const { readFileSync } = await import('node:fs');
     caData = readFileSync(cluster.caFile).toString('base64');
   }
-  return stringify({
+  // JSON, which every kubeconfig reader takes (it is YAML too), written for each run: a YAML
+  // serialiser took about a millisecond of the worker's event loop per run.
+  return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [

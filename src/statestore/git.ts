@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { context, trace, type Context } from '@opentelemetry/api';
 import type { TreeChange, TreeReader } from '../core/destination-layout.js';
+import { metrics } from '../metrics.js';
 import { spawner } from '../spawner/spawner.js';
 import { withSpan } from '../tracing.js';
 import {
@@ -302,6 +303,7 @@ export class GitWriter {
     try {
       while (q.pending.length > 0) {
         const batch = q.pending.splice(0, MAX_BATCH);
+        metrics.stateStoreBatch.observe(batch.length);
         try {
           // The newest request carries the newest credentials (e.g. after a Secret was fixed).
           const result = await this.exclusive.run(dir, () =>

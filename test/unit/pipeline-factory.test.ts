@@ -1,4 +1,10 @@
-import { pipelineEnv, pipelineIdentity, type PipelineSubject } from '../../src/core/pipeline-factory.js';
+import { parse } from 'yaml';
+import {
+  pipelineEnv,
+  pipelineIdentity,
+  pipelineInputYaml,
+  type PipelineSubject,
+} from '../../src/core/pipeline-factory.js';
 import type { Pipeline } from '../../src/core/types.js';
 
 const subject: PipelineSubject = {
@@ -93,5 +99,29 @@ describe('pipelineIdentity', () => {
     expect(id.roleBindings[0]!.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'my-sa', namespace: 'team-a' },
     ]);
+  });
+});
+
+describe('pipelineInputYaml (/kratix/input/object.yaml)', () => {
+  it('is the object as kubectl get -o yaml shows it: everything but managedFields', () => {
+    const yaml = pipelineInputYaml({
+      apiVersion: 'example.kratix.io/v1',
+      kind: 'Db',
+      metadata: {
+        name: 'mine',
+        namespace: 'team-a',
+        labels: { tier: 'gold' },
+        managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': {} } }],
+      },
+      spec: { size: 3 },
+    });
+    const back = parse(yaml) as Record<string, unknown>;
+    expect(back).toEqual({
+      apiVersion: 'example.kratix.io/v1',
+      kind: 'Db',
+      metadata: { name: 'mine', namespace: 'team-a', labels: { tier: 'gold' } },
+      spec: { size: 3 },
+    });
+    expect(yaml).not.toContain('managedFields');
   });
 });
