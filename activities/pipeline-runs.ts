@@ -15,6 +15,7 @@ import { formatDuration } from '../src/core/duration.js';
 import { findCondition } from '../src/core/status.js';
 import {
   applyMergePatch,
+  mergePatchBetween,
   outcomeFailureDetail,
   pipelineSucceededStatus,
   runCompletedStatus,
@@ -30,6 +31,7 @@ import { recordEvent } from '../src/kube/events.js';
 import { readPlatformConfig, removeLabelPatch } from '../src/kube/objects.js';
 import { objectAccess, type ObjectAccess } from './access.js';
 import { identityEnsurer } from './identity.js';
+import { DeferredStatusWrite, OUTPUT_WRITE_GRACE_MS } from './deferred-status.js';
 import { startProgressBeat, type ProgressBeat } from './progress-beat.js';
 import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
 import { RunHandoff } from './run-handoff.js';
@@ -134,6 +136,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
    */
   async function runPipeline(input: RunPipelineInput) {
     const beat = startProgressBeat(heartbeat, input.pipeline);
+    const held: { running?: DeferredStatusWrite } = {};
     const labels = {
       promise: input.ref.promise,
       type: isPromiseRef(input.ref) ? 'promise' : 'resource',
@@ -142,7 +145,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const stopTimer = metrics.pipelineSeconds.startTimer(labels);
     let outcome = 'error';
     try {
-      const result = await runPipelineSteps(input, beat);
+      const result = await runPipelineSteps(input, beat, held);
       outcome = result.gone ? 'gone' : 'succeeded';
       return result;
     } catch (err) {
@@ -151,13 +154,20 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       throw err;
     } finally {
       beat.stop();
+      // A way out that neither carried nor wrote the Running status (an error to retry) writes it,
+      // as it was written before the containers ran; its own failure is the retry's to repeat.
+      await held.running?.flush().catch(() => undefined);
       stopTimer();
       // "error": an infrastructure problem; the activity is retried.
       metrics.pipelineRuns.inc({ ...labels, outcome });
     }
   }
 
-  async function runPipelineSteps(input: RunPipelineInput, beat: ProgressBeat) {
+  async function runPipelineSteps(
+    input: RunPipelineInput,
+    beat: ProgressBeat,
+    held: { running?: DeferredStatusWrite },
+  ) {
     const { ref, pipeline: name, action } = input;
     const acc = objectAccess(kube, ref);
     const ctx = Context.current();
@@ -168,12 +178,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     const obj = handed ?? (await acc.read());
     if (!obj) return { gone: true };
 
-    // Phase Running and the PipelineStarted Event are written while the containers start: both
-    // land before anything the run writes after them (awaited below), and cost no latency.
+    // The PipelineStarted Event is written while the containers start, and phase Running once
+    // they have run for a second or the output is slow to write (deferred-status.ts): otherwise
+    // the final status patch carries it. Both land before anything the run writes after them.
     let announced: Promise<unknown> = Promise.resolve();
+    /** The status as the API server has it, before this run's Running patch. */
+    const serverStatus = obj.status;
     // A folded start is written by whichever attempt gets here: the run's pipeline list must show.
     if (ctx.info.attempt === 1 || input.startRun) {
-      let running: Promise<void> = Promise.resolve();
       if (action === 'configure') {
         const start = input.startRun
           ? runStartedStatus(
@@ -195,7 +207,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
           ...start,
           kratix: { ...kratix, workflows: { ...startWorkflows, ...(kratix.workflows as object) } },
         };
-        running = acc.patchStatus(patch);
+        held.running = new DeferredStatusWrite(() => acc.patchStatus(patch));
         // Only this run writes the object's status while it runs: keep the local copy current
         // instead of reading it again after the containers.
         obj.status = applyMergePatch(obj.status, patch) as KubeObject['status'];
@@ -207,10 +219,13 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         'PipelineStarted',
         RUN_EVENTS.pipelineStarted(action, name, input.index, input.total),
       );
-      announced = Promise.all([running, started]);
-      // Settled here too, so a failure before the await below is never an unhandled rejection.
-      announced.catch(() => undefined);
+      announced = started;
     }
+    /** A failed pipeline: its Running status first (if not written yet), then the failure. */
+    const fail = async (message: string, logTail?: string) => {
+      await held.running?.flush();
+      return failPipeline(kube, acc, action, name, message, logTail);
+    };
 
     const sa = pipelineIdentity(subject, pipeline).serviceAccount;
     const settings = pipelineSettings(await readPlatformConfig(kube), pipeline, promise);
@@ -269,23 +284,21 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     } catch (err) {
       await announced.catch(() => undefined);
       if (timedOut())
-        throw await failPipeline(
-          kube,
-          acc,
-          action,
-          name,
+        throw await fail(
           `did not finish within ${formatDuration(settings.timeoutMs)} (pipelineTimeout); its containers were stopped`,
         );
       if (err instanceof EnvResolutionError || err instanceof PipelineOutputError)
-        throw await failPipeline(kube, acc, action, name, err.message);
+        throw await fail(err.message);
       throw err;
     } finally {
       clearTimeout(timer);
     }
     await announced;
+    // The containers are done: the Running status now only goes out if the output is slow to write.
+    if (outcome.ok) held.running?.postpone(OUTPUT_WRITE_GRACE_MS);
     if (!outcome.ok) {
       const detail = outcomeFailureDetail(outcome, pipeline.spec.containers.length);
-      throw await failPipeline(kube, acc, action, name, detail, outcome.logTail);
+      throw await fail(detail, outcome.logTail);
     }
     // Delete pipelines' output is ignored (seed 001).
     if (action === 'delete') {
@@ -303,13 +316,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     try {
       result = collectConfigureResult(outcome.files);
     } catch (err) {
-      if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
+      if (err instanceof PipelineOutputError) throw await fail(err.message);
       throw err;
     }
     const control = parseWorkflowControl(outcome.files.metadata[WORKFLOW_CONTROL_FILE]);
-    if (!control.ok) throw await failPipeline(kube, acc, action, name, control.error);
+    if (!control.ok) throw await fail(control.error);
     if (control.control) {
       // As upstream: the status is merged, the output is not written, the workflow stops here.
+      await held.running?.flush();
       await suspendPipeline(kube, acc, {
         pipeline: name,
         control: control.control,
@@ -324,12 +338,15 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       destinations = await writeOutput(deps, { ref, promise, pipeline: name, result, obj, acc });
     } catch (err) {
       // A destination-selectors.yaml upstream refuses too (e.g. a sub-directory): not retried.
-      if (err instanceof PipelineOutputError) throw await failPipeline(kube, acc, action, name, err.message);
+      if (err instanceof PipelineOutputError) throw await fail(err.message);
       throw err;
     }
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
-    const latest = ctx.info.attempt === 1 && !pendingReason ? obj : ((await acc.read()) ?? obj);
+    const fresh = ctx.info.attempt === 1 && !pendingReason;
+    // Not written yet (a run under a second): this patch carries the Running status's changes.
+    const carry = fresh && held.running ? await held.running.hold() : (await held.running?.flush(), false);
+    const latest = fresh ? obj : ((await acc.read()) ?? obj);
     let status = pipelineSucceededStatus(latest, result.status, name, destinations, now());
     const isPromise = isPromiseRef(ref);
     const wasAvailable = findCondition(latest.status, 'Available')?.status === 'True';
@@ -338,16 +355,17 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       status = { ...status, ...runCompletedStatus(after, input.generation, isPromise, now()) };
     }
     try {
-      await acc.patchStatus(status);
+      if (carry) {
+        // From the status the server has to the one both patches give: one write.
+        const patch = mergePatchBetween(serverStatus, applyMergePatch(latest.status, status));
+        if (patch !== undefined) await acc.patchStatus(patch as Record<string, unknown>);
+        held.running!.carriedBy();
+      } else await acc.patchStatus(status);
     } catch (err) {
       // Too large (413) or invalid (422) for the API server: retrying the same status cannot help.
       const code = statusCode(err);
       if (code === 413 || code === 422)
-        throw await failPipeline(
-          kube,
-          acc,
-          action,
-          name,
+        throw await fail(
           `the API server refused the status from /kratix/metadata/status.yaml: ${describeApiError(err)}`,
         );
       throw err;

@@ -236,6 +236,39 @@ export const RUN_EVENTS = {
   promiseAvailable: 'Promise is ready to fulfil resource requests',
 };
 
+const isPlainObject = (x: unknown): x is Record<string, unknown> =>
+  x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/**
+ * The JSON merge patch that turns `before` into `after` (undefined when they are equal): removed
+ * keys as null, changed values whole, objects key by key. Two patches written one after the other
+ * cannot always be merged into one without it (a key the first removes and the second sets).
+ */
+export function mergePatchBetween(before: unknown, after: unknown): unknown {
+  if (isPlainObject(before) && isPlainObject(after)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(before)) if (!(k in after)) out[k] = null;
+    for (const [k, v] of Object.entries(after)) {
+      const d = mergePatchBetween(before[k], v);
+      if (d !== undefined) out[k] = d;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+  return sameJson(before, after) ? undefined : after;
+}
+
+/** Equal as JSON values (key order aside). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => k in b && sameJson(a[k], b[k]));
+  }
+  return false;
+}
+
 /** RFC 7386 JSON merge patch, as the API server applies a status patch. */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
