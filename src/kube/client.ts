@@ -12,8 +12,21 @@ import type { ReadCache } from './read-cache.js';
 /** Upper bound for one API request (not watches, which have their own path). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * How long the TLS material behind a pooled agent is trusted before it is hashed again: files
+ * (e.g. a mounted CA bundle) may be replaced, but hashing them on every request cost more CPU than
+ * the request's own TLS work.
+ */
+const TLS_RECHECK_MS = 60_000;
+
+/** PEM material as text: the agent's connection-pool key is built from it on every request. */
+const asText = (x: unknown): unknown =>
+  Buffer.isBuffer(x) ? x.toString('utf8') : Array.isArray(x) ? x.map(asText) : x;
+
 export class PooledKubeConfig extends k8s.KubeConfig {
   private readonly agents = new Map<string, https.Agent>();
+  /** The key of the current cluster and user's TLS material, as last hashed. */
+  private lastKey?: { cluster: object; user: object | null; key: string; at: number };
 
   override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
@@ -31,18 +44,29 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     )
       return;
     const o = fresh.options;
-    // Hash the TLS material itself (Buffers as bytes: JSON of a Buffer is slow and huge).
-    const h = createHash('sha256').update(cluster.server);
-    for (const part of [o.ca, o.cert, o.key, o.pfx, o.servername, String(o.rejectUnauthorized)])
-      for (const x of [part].flat())
-        if (x !== undefined)
-          h.update(typeof x === 'string' || Buffer.isBuffer(x) ? x : JSON.stringify(x)).update('\0');
-    const key = h.digest('hex');
+    const user = this.getCurrentUser();
+    const now = Date.now();
+    const last = this.lastKey;
+    let key: string;
+    if (last && last.cluster === cluster && last.user === user && now - last.at < TLS_RECHECK_MS)
+      key = last.key;
+    else {
+      key = tlsKey(cluster.server, o);
+      this.lastKey = { cluster, user, key, at: now };
+    }
     let agent = this.agents.get(key);
     if (!agent) {
       // Idle sockets close after 30 s, before the API server's own idle timeout (90 s) can close
       // one under a request that is just reusing it ("socket hang up").
-      agent = new https.Agent({ ...o, keepAlive: true, maxSockets: 64, timeout: 30_000 });
+      agent = new https.Agent({
+        ...o,
+        ca: asText(o.ca) as https.AgentOptions['ca'],
+        cert: asText(o.cert) as https.AgentOptions['cert'],
+        key: asText(o.key) as https.AgentOptions['key'],
+        keepAlive: true,
+        maxSockets: 64,
+        timeout: 30_000,
+      });
       this.agents.set(key, agent);
     }
     context.setAgent(agent);
@@ -53,6 +77,16 @@ export class PooledKubeConfig extends k8s.KubeConfig {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
   }
+}
+
+/** A digest of the TLS material itself (Buffers as bytes: JSON of a Buffer is slow and huge). */
+function tlsKey(server: string, o: https.AgentOptions): string {
+  const h = createHash('sha256').update(server);
+  for (const part of [o.ca, o.cert, o.key, o.pfx, o.servername, String(o.rejectUnauthorized)])
+    for (const x of [part].flat())
+      if (x !== undefined)
+        h.update(typeof x === 'string' || Buffer.isBuffer(x) ? x : JSON.stringify(x)).update('\0');
+  return h.digest('hex');
 }
 
 /** KubernetesObjectApi.makeApiClient, over our configuration. */
