@@ -27,7 +27,7 @@ export async function runPhases(
   lifecycleId: string,
   createdAt: number,
   completedAt: number,
-): Promise<{ phases: Phase[]; lifecycleEvents: number }> {
+): Promise<{ phases: Phase[]; lifecycleEvents: number; lifecycleEventTypes: string[] }> {
   const events = (await client.workflow.getHandle(lifecycleId).fetchHistory()).events ?? [];
   const first = (type: number) => events.find((e) => e.eventType === type);
   const marks: [string, number | undefined][] = [
@@ -52,5 +52,10 @@ export async function runPhases(
     phase: 'runPipeline: pipeline, output, status + completion → watch sees PipelineCompleted=True',
     ms: completedAt - prev,
   });
-  return { phases, lifecycleEvents: events.length };
+  return {
+    phases,
+    lifecycleEvents: events.length,
+    // In the JSON: what the history holds (e.g. a second signal's workflow task).
+    lifecycleEventTypes: events.map((e) => String(T[e.eventType ?? 0]).replace('EVENT_TYPE_', '')),
+  };
 }
