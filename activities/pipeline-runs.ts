@@ -344,7 +344,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     // A pending problem that resolved itself (e.g. the Secret appeared) left its message and
     // condition reason behind: read them back so they can be cleared.
     const fresh = ctx.info.attempt === 1 && !pendingReason;
-    // Not written yet (a run under a second): this patch carries the Running status's changes.
+    // Not written yet (quick containers, output written in time): this patch carries its changes.
     const carry = fresh && held.running ? await held.running.hold() : (await held.running?.flush(), false);
     const latest = fresh ? obj : ((await acc.read()) ?? obj);
     let status = pipelineSucceededStatus(latest, result.status, name, destinations, now());
