@@ -370,25 +370,40 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         );
       throw err;
     }
-    await recordEvent(
-      kube,
-      acc.event,
-      'Normal',
-      'PipelineSucceeded',
-      RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
-    );
     if (input.completeRun) {
-      await recordRunCompleted(acc, isPromise && !wasAvailable);
+      // The last pipeline: its success is told in the run's ConfigureWorkflowCompleted Event.
+      await recordRunCompleted(acc, isPromise && !wasAvailable, {
+        name,
+        index: input.index,
+        total: input.total,
+      });
       // Last: a worker that dies before this resumes the run from its folder (finished containers
       // are not run again) and writes the same status.
       await removeRunDir(deps, input.runId);
-    }
+    } else
+      await recordEvent(
+        kube,
+        acc.event,
+        'Normal',
+        'PipelineSucceeded',
+        RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
+      );
     return { gone: false, files: result.files.length, ...(input.completeRun ? { completed: true } : {}) };
   }
 
   /** The Events of a completed configure run (and of a Promise that just became Available). */
-  async function recordRunCompleted(acc: ObjectAccess, becameAvailable: boolean) {
-    await recordEvent(kube, acc.event, 'Normal', 'ConfigureWorkflowCompleted', RUN_EVENTS.configureCompleted);
+  async function recordRunCompleted(
+    acc: ObjectAccess,
+    becameAvailable: boolean,
+    last?: Parameters<typeof RUN_EVENTS.configureCompleted>[0],
+  ) {
+    await recordEvent(
+      kube,
+      acc.event,
+      'Normal',
+      'ConfigureWorkflowCompleted',
+      RUN_EVENTS.configureCompleted(last),
+    );
     if (becameAvailable)
       await recordEvent(kube, acc.event, 'Normal', 'Available', RUN_EVENTS.promiseAvailable);
   }

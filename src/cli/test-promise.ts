@@ -350,11 +350,20 @@ async function runConfigure(
     const written = schedule(ctx, report, obj, type, name, result.files, result.destinationSelectors);
     if (!written) break;
     patch(obj, pipelineSucceededStatus(obj, result.status, name, written, ctx.now()));
-    normal(report, 'PipelineSucceeded', RUN_EVENTS.pipelineSucceeded('configure', name, i, pipelines.length));
+    // The last pipeline's success is told in ConfigureWorkflowCompleted (as the worker does).
+    if (i < pipelines.length - 1)
+      normal(
+        report,
+        'PipelineSucceeded',
+        RUN_EVENTS.pipelineSucceeded('configure', name, i, pipelines.length),
+      );
   }
   if (report.ok) {
     patch(obj, runCompletedStatus(obj, generation, type === 'promise', ctx.now()));
-    normal(report, 'ConfigureWorkflowCompleted', RUN_EVENTS.configureCompleted);
+    const last = pipelines.length
+      ? { name: pipelines.at(-1)!.metadata.name, index: pipelines.length - 1, total: pipelines.length }
+      : undefined;
+    normal(report, 'ConfigureWorkflowCompleted', RUN_EVENTS.configureCompleted(last));
     if (type === 'promise') normal(report, 'Available', RUN_EVENTS.promiseAvailable);
   }
   report.status = obj.status ?? {};

@@ -224,6 +224,11 @@ export function runCompletedStatus(
   };
 }
 
+const RUN_EVENT_WORDS = {
+  pipelineCompleted: (name: string, index: number, total: number) =>
+    `Pipeline "${name}" completed (${index + 1}/${total})`,
+};
+
 /** The Events of a run (reason → message), worded once for the worker and `kratix-temporal test`. */
 export const RUN_EVENTS = {
   pipelineStarted: (action: WorkflowAction, name: string, index: number, total: number) =>
@@ -231,8 +236,15 @@ export const RUN_EVENTS = {
   pipelineSucceeded: (action: WorkflowAction, name: string, index: number, total: number) =>
     action === 'delete'
       ? `delete pipeline "${name}" completed`
-      : `Pipeline "${name}" completed (${index + 1}/${total})`,
-  configureCompleted: 'All configure pipelines completed',
+      : RUN_EVENT_WORDS.pipelineCompleted(name, index, total),
+  /**
+   * The run's last pipeline, when given, is named here instead of in a PipelineSucceeded Event of
+   * its own: one Event (one API write) fewer per run, the same facts.
+   */
+  configureCompleted: (last?: { name: string; index: number; total: number }) =>
+    last
+      ? `${RUN_EVENT_WORDS.pipelineCompleted(last.name, last.index, last.total)}; all configure pipelines completed`
+      : 'All configure pipelines completed',
   promiseAvailable: 'Promise is ready to fulfil resource requests',
 };
 
