@@ -39,7 +39,8 @@ export async function install(o: InstallOptions): Promise<string[]> {
     const added = await ensureSearchAttributes(connection, namespace);
     done.push(
       added.length
-        ? `search attributes added in Temporal namespace ${namespace}: ${added.join(', ')}`
+        ? `search attributes added in Temporal namespace ${namespace}: ${added.join(', ')} ` +
+            `(Temporal's services cache them: allow a minute before the first Resource)`
         : `search attributes already present in Temporal namespace ${namespace}`,
     );
   } finally {
