@@ -362,6 +362,7 @@ export class GitWriter {
     for (let attempt = 1; ; attempt++) {
       const optimistic = this.current.delete(dir);
       if (!optimistic) await this.syncOrReclone(repo, dir);
+      const touched = new TouchedPaths(dir);
       for (const req of reqs) {
         if (req.apply) {
           // A change may work at the repository's root (a Destination with path "."); a replace may not.
@@ -369,19 +370,23 @@ export class GitWriter {
           const at = path.resolve(root, req.dir);
           if (at !== root && !at.startsWith(root + path.sep))
             throw new GitError(`invalid path ${req.dir}`, 'other');
-          applyChange(at, req.apply(treeAt(at)));
+          const change = req.apply(treeAt(at));
+          for (const rel of [...change.remove, ...change.write.map((f) => f.path)])
+            touched.add(inside(at, rel));
+          applyChange(at, change);
           continue;
         }
         // Paths checked by the shared rules first, so git and buckets accept the same layouts.
         const target = path.join(dir, storeDir(req.dir));
         const files = req.files.map((f) => ({ file: path.join(dir, storeFile(req.dir, f.path)), f }));
+        touched.add(target);
         rmSync(target, { recursive: true, force: true });
         for (const { file, f } of files) {
           mkdirSync(path.dirname(file), { recursive: true });
           writeFileSync(file, f.content);
         }
       }
-      await this.git(repo, dir, ['add', '-A', '--', '.']);
+      await this.stage(repo, dir, touched.pathspecs());
       const message =
         reqs.length === 1
           ? reqs[0]!.message
@@ -421,6 +426,22 @@ export class GitWriter {
     }
   }
 
+  /**
+   * Stages the batch's paths only: `git add -A .` stats every file of the clone, ~0.2 s of CPU per
+   * write at 10,000 objects. A pathspec git refuses (e.g. one a .gitignore covers) falls back to
+   * the whole tree, which skips ignored files as before.
+   */
+  private async stage(repo: GitRepo, dir: string, pathspecs: string[]): Promise<void> {
+    if (pathspecs.length === 0) return;
+    try {
+      // Literal: an output file's name is a path, never a glob.
+      await this.git(repo, dir, ['--literal-pathspecs', 'add', '-A', '--', ...pathspecs]);
+    } catch (err) {
+      if (!(err instanceof GitError) || pathspecs[0] === '.') throw err;
+      await this.git(repo, dir, ['add', '-A', '--', '.']);
+    }
+  }
+
   /** Commits the index; false when there was nothing to commit (one git command either way). */
   private async commitIfChanged(repo: GitRepo, dir: string, message: string): Promise<boolean> {
     try {
@@ -441,6 +462,30 @@ export class GitWriter {
     ]);
     const head = local.trim();
     return head !== '' && remote.split(/\s/)[0] === head;
+  }
+}
+
+/**
+ * The paths a batch changes, relative to the clone, for `git add`: each one that was there before
+ * the change (tracked: the clone is clean) or is there after it. A path never there is left out,
+ * since git rejects a pathspec that matches nothing.
+ */
+export class TouchedPaths {
+  private readonly existedBefore = new Map<string, boolean>();
+
+  constructor(private readonly dir: string) {}
+
+  /** Call before changing `file` (absolute, inside the clone). */
+  add(file: string): void {
+    const rel = path.relative(this.dir, file) || '.';
+    if (!this.existedBefore.has(rel)) this.existedBefore.set(rel, existsSync(file));
+  }
+
+  pathspecs(): string[] {
+    const out = [...this.existedBefore]
+      .filter(([rel, existed]) => existed || existsSync(path.join(this.dir, rel)))
+      .map(([rel]) => rel);
+    return out.includes('.') ? ['.'] : out;
   }
 }
 
