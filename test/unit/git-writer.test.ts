@@ -14,14 +14,23 @@ const cm = (name: string) => ({
 });
 
 /** A bare `remote.git` in a fresh directory per test, removed after it. */
-function withBareRepo(): { root: () => string; repo: () => { url: string; branch: string } } {
+function withBareRepo(): {
+  root: () => string;
+  repo: () => { url: string; branch: string };
+  /** The files on the remote's main branch. */
+  tree: () => string[];
+} {
   let root = '';
   beforeEach(() => {
     root = mkdtempSync(path.join(tmpdir(), 'gitwriter-'));
     git(root, 'init', '-q', '--bare', '--initial-branch=main', 'remote.git');
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
-  return { root: () => root, repo: () => ({ url: `file://${root}/remote.git`, branch: 'main' }) };
+  return {
+    root: () => root,
+    repo: () => ({ url: `file://${root}/remote.git`, branch: 'main' }),
+    tree: () => git(root, '--git-dir=remote.git', 'ls-tree', '-r', '--name-only', 'main').split('\n'),
+  };
 }
 
 describe('GitWriter after a worker died mid-write', () => {
@@ -78,7 +87,7 @@ describe('GitWriter with other writers on the same branch', () => {
     root = bare.root();
     repo = bare.repo();
   });
-  const tree = () => git(root, '--git-dir=remote.git', 'ls-tree', '-r', '--name-only', 'main').split('\n');
+  const tree = bare.tree;
 
   it("keeps both workers' writes when one pushes while the other's clone is behind", async () => {
     const a = new GitWriter(path.join(root, 'a'));
@@ -109,37 +118,30 @@ describe('GitWriter with other writers on the same branch', () => {
 });
 
 describe('GitWriter stages only what a write changed', () => {
-  const bare = withBareRepo();
-  let root: string;
-  let repo: { url: string; branch: string };
-  beforeEach(() => {
-    root = bare.root();
-    repo = bare.repo();
-  });
-  const tree = () => git(root, '--git-dir=remote.git', 'ls-tree', '-r', '--name-only', 'main').split('\n');
+  const { root, repo, tree } = withBareRepo();
 
   it('replaces, adds and removes folders, and removing one never written makes no commit', async () => {
-    const a = new GitWriter(path.join(root, 'a'));
-    await a.write(repo, { dir: 'r/one', files: [cm('one')], message: 'one' });
-    await a.write(repo, { dir: 'r/two', files: [cm('two'), cm('extra')], message: 'two' });
-    await a.write(repo, { dir: 'r/two', files: [cm('two')], message: 'two again' });
+    const a = new GitWriter(path.join(root(), 'a'));
+    await a.write(repo(), { dir: 'r/one', files: [cm('one')], message: 'one' });
+    await a.write(repo(), { dir: 'r/two', files: [cm('two'), cm('extra')], message: 'two' });
+    await a.write(repo(), { dir: 'r/two', files: [cm('two')], message: 'two again' });
     expect(tree()).toEqual(['r/one/one.yaml', 'r/two/two.yaml']);
-    await a.write(repo, { dir: 'r/one', files: [], message: 'remove one' });
+    await a.write(repo(), { dir: 'r/one', files: [], message: 'remove one' });
     expect(tree()).toEqual(['r/two/two.yaml']);
-    expect(await a.write(repo, { dir: 'r/never', files: [], message: 'remove never' })).toEqual({});
-    expect(git(root, '--git-dir=remote.git', 'rev-list', '--count', 'main')).toBe('4');
+    expect(await a.write(repo(), { dir: 'r/never', files: [], message: 'remove never' })).toEqual({});
+    expect(git(root(), '--git-dir=remote.git', 'rev-list', '--count', 'main')).toBe('4');
   });
 
   it('writes past a folder the .gitignore of the repository covers (skipped, as git add does)', async () => {
-    const a = new GitWriter(path.join(root, 'a'));
-    await a.write(repo, {
+    const a = new GitWriter(path.join(root(), 'a'));
+    await a.write(repo(), {
       dir: '.',
       files: [],
       message: 'ignore',
       apply: () => ({ remove: [], write: [{ path: '.gitignore', content: 'skip/\n' }] }),
     });
-    expect(await a.write(repo, { dir: 'skip/x', files: [cm('x')], message: 'ignored' })).toEqual({});
-    await a.write(repo, { dir: 'kept', files: [cm('k')], message: 'kept' });
+    expect(await a.write(repo(), { dir: 'skip/x', files: [cm('x')], message: 'ignored' })).toEqual({});
+    await a.write(repo(), { dir: 'kept', files: [cm('k')], message: 'kept' });
     expect(tree()).toEqual(['.gitignore', 'kept/k.yaml']);
   });
 });
