@@ -14,12 +14,29 @@ export interface ManagedProcess {
  * no orphans. If one child exits unexpectedly, `onUnexpectedExit` fires so the owner can stop
  * the siblings.
  */
+/** Every ProcessGroup's signal handler: told apart from an owner's own. */
+const groupHandlers = new Set<(signal: NodeJS.Signals) => void>();
+
+/**
+ * Whether a program handles `signal` itself (a listener that is not a ProcessGroup's): then it
+ * stops its groups in its own order. `dev` stops the controller, which hands its lease over,
+ * before the API server: a group stopping at the same signal killed the API server under it, and
+ * the next start waited for the lease to expire.
+ */
+export function ownerHandles(signal: NodeJS.Signals, listeners = process.listeners(signal)): boolean {
+  return listeners.some((l) => !groupHandlers.has(l as (signal: NodeJS.Signals) => void));
+}
+
 export class ProcessGroup {
   private readonly procs: ManagedProcess[] = [];
   private stopping: Promise<void> | undefined;
-  private readonly signalHandler = () => void this.stop();
+  private readonly signalHandler = (signal: NodeJS.Signals) => {
+    if (!ownerHandles(signal)) void this.stop();
+  };
 
-  constructor(private readonly onUnexpectedExit?: (p: ManagedProcess, code: number | null) => void) {}
+  constructor(private readonly onUnexpectedExit?: (p: ManagedProcess, code: number | null) => void) {
+    groupHandlers.add(this.signalHandler);
+  }
 
   start(
     name: string,
@@ -66,6 +83,7 @@ export class ProcessGroup {
   private async stopAll(graceMs: number): Promise<void> {
     process.off('SIGINT', this.signalHandler);
     process.off('SIGTERM', this.signalHandler);
+    groupHandlers.delete(this.signalHandler);
     for (const p of [...this.procs].reverse()) {
       if (p.child.exitCode !== null || p.child.signalCode !== null) continue;
       p.child.kill('SIGTERM');
