@@ -40,12 +40,13 @@ export function validateOutputFile(rel: string, content: string): void {
 function readYamlFile(
   metadata: Record<string, string>,
   names: string[],
+  options: { strings?: boolean } = {},
 ): { name: string; value: unknown } | undefined {
   for (const name of names) {
     const text = metadata[name];
     if (text === undefined) continue;
     try {
-      return { name, value: parse(text) as unknown };
+      return { name, value: parse(text, options.strings ? { schema: 'failsafe' } : {}) as unknown };
     } catch (err) {
       throw new PipelineOutputError(
         `/kratix/metadata/${name} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
@@ -68,11 +69,13 @@ export function collectResult(found: PipelineFiles): CollectedResult {
     const problem = checkStatusDocument(status.value);
     if (problem) throw new PipelineOutputError(`/kratix/metadata/status.yaml ${problem}`);
   }
-  const selectors = readYamlFile(found.metadata, [
-    'destination-selectors.yaml',
-    'scheduling.yaml',
-    'cluster-selectors.yaml',
-  ]);
+  // Every value in it is a string (labels, directories): `tier: 285e89` is "285e89" as upstream's
+  // Go types read it, not the number 2.85e+91 (YAML's core schema).
+  const selectors = readYamlFile(
+    found.metadata,
+    ['destination-selectors.yaml', 'scheduling.yaml', 'cluster-selectors.yaml'],
+    { strings: true },
+  );
   if (selectors && selectors.value != null && !Array.isArray(selectors.value)) {
     throw new PipelineOutputError(`/kratix/metadata/${selectors.name} must be a list of {matchLabels: ...}`);
   }

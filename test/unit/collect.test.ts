@@ -53,6 +53,18 @@ describe('collectResult', () => {
     expect(r.destinationSelectors).toEqual([{ matchLabels: { env: 'dev' } }]);
   });
 
+  it('reads destination selectors as written: label values that look like numbers stay strings', () => {
+    const dir = run();
+    writeFileSync(
+      path.join(dir, 'metadata', 'destination-selectors.yaml'),
+      '- matchLabels:\n    tier: 285e89\n    version: 1.10\n    on: yes\n  directory: 007\n',
+    );
+    const r = collectResult(readPipelineDirs(path.join(dir, 'output'), path.join(dir, 'metadata')));
+    expect(r.destinationSelectors).toEqual([
+      { matchLabels: { tier: '285e89', version: '1.10', on: 'yes' }, directory: '007' },
+    ]);
+  });
+
   it('rejects a status.yaml that is not a map', () => {
     const dir = run();
     writeFileSync(path.join(dir, 'metadata', 'status.yaml'), '- a\n');
