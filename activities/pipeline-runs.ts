@@ -221,6 +221,14 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       );
       announced = started;
     }
+    const recordSucceeded = () =>
+      recordEvent(
+        kube,
+        acc.event,
+        'Normal',
+        'PipelineSucceeded',
+        RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
+      );
     /** A failed pipeline: its Running status first (if not written yet), then the failure. */
     const fail = async (message: string, logTail?: string) => {
       await held.running?.flush();
@@ -302,13 +310,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     }
     // Delete pipelines' output is ignored (seed 001).
     if (action === 'delete') {
-      await recordEvent(
-        kube,
-        acc.event,
-        'Normal',
-        'PipelineSucceeded',
-        RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
-      );
+      await recordSucceeded();
       return { gone: false, files: 0 };
     }
 
@@ -380,14 +382,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       // Last: a worker that dies before this resumes the run from its folder (finished containers
       // are not run again) and writes the same status.
       await removeRunDir(deps, input.runId);
-    } else
-      await recordEvent(
-        kube,
-        acc.event,
-        'Normal',
-        'PipelineSucceeded',
-        RUN_EVENTS.pipelineSucceeded(action, name, input.index, input.total),
-      );
+    } else await recordSucceeded();
     return { gone: false, files: result.files.length, ...(input.completeRun ? { completed: true } : {}) };
   }
 
