@@ -8,12 +8,6 @@ export interface ManagedProcess {
   exited: Promise<number | null>;
 }
 
-/**
- * Owns a set of child processes: they stop together. Each child runs under
- * `setpriv --pdeathsig KILL`, so the kernel kills it even when this process dies by SIGKILL:
- * no orphans. If one child exits unexpectedly, `onUnexpectedExit` fires so the owner can stop
- * the siblings.
- */
 /** Every ProcessGroup's signal handler: told apart from an owner's own. */
 const groupHandlers = new Set<(signal: NodeJS.Signals) => void>();
 
@@ -27,6 +21,12 @@ export function ownerHandles(signal: NodeJS.Signals, listeners = process.listene
   return listeners.some((l) => !groupHandlers.has(l as (signal: NodeJS.Signals) => void));
 }
 
+/**
+ * Owns a set of child processes: they stop together. Each child runs under
+ * `setpriv --pdeathsig KILL`, so the kernel kills it even when this process dies by SIGKILL:
+ * no orphans. If one child exits unexpectedly, `onUnexpectedExit` fires so the owner can stop
+ * the siblings.
+ */
 export class ProcessGroup {
   private readonly procs: ManagedProcess[] = [];
   private stopping: Promise<void> | undefined;

@@ -470,7 +470,7 @@ export class GitWriter {
  * the change (tracked: the clone is clean) or is there after it. A path never there is left out,
  * since git rejects a pathspec that matches nothing.
  */
-export class TouchedPaths {
+class TouchedPaths {
   private readonly existedBefore = new Map<string, boolean>();
 
   constructor(private readonly dir: string) {}
