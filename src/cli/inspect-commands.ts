@@ -9,8 +9,18 @@ import {
   temporalDataConverter,
   type TemporalConnectionFlags,
 } from '../temporal/connection.js';
-import { listRuns, pickRun, requestRetry, resolve, runLogs, type InspectContext } from './inspect.js';
+import {
+  listRuns,
+  pickRun,
+  readRuns,
+  requestRetry,
+  resolve,
+  runLogs,
+  warnUnread,
+  type InspectContext,
+} from './inspect.js';
 import { formatLogs, formatRuns } from './inspect-output.js';
+import { newRunSince, runKey } from './run-history.js';
 import { describeTarget } from './targets.js';
 
 interface InspectFlags extends TemporalConnectionFlags {
@@ -92,7 +102,13 @@ export function registerInspectCommands(program: Command, wrap: (cmd: Command) =
     withContext(o, async (ctx, ns) => {
       const { target, object } = await resolve(ctx.kube, arg, ns);
       if (!object) throw new Error(`${describeTarget(target)} not found`);
-      const before = new Set((await listRuns(ctx, target, object)).map((r) => `${r.workflowId}/${r.runId}`));
+      const listed = await readRuns(ctx, target, object);
+      warnUnread(listed.unread);
+      const before = {
+        keys: new Set(listed.runs.map(runKey)),
+        unread: listed.unread.map((u) => u.lifecycleId),
+      };
+      const requestedAt = new Date();
       const { deleting } = await requestRetry(ctx.kube, target, object);
       const what = deleting ? 'delete' : 'configure run';
       const waitMs = Math.max(0, Number(o.wait) || 0) * 1000;
@@ -101,9 +117,7 @@ export function registerInspectCommands(program: Command, wrap: (cmd: Command) =
       while (!started && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 500));
         // Warned once above, if at all.
-        started = (await listRuns(ctx, target, object, () => undefined)).find(
-          (r) => !before.has(`${r.workflowId}/${r.runId}`),
-        );
+        started = newRunSince((await readRuns(ctx, target, object)).runs, before, requestedAt);
       }
       if (o.output === 'json') return json({ requested: what, started: started ?? null });
       if (started)

@@ -15,6 +15,7 @@ import {
 import { COLLECT_CONTAINER, INPUT_CONTAINER, WORKFLOW_ID_ANNOTATION } from '../core/pipeline-pod.js';
 import type { KratixPromise, KubeObject } from '../core/types.js';
 import { findRunLogs, readTail } from '../executors/local-logs.js';
+import { errorChain } from '../core/errors.js';
 import { isNotFound, mergePatch, type Kube } from '../kube/client.js';
 import { stateQuery } from '../../workflows/definitions.js';
 import { type RawRun, type RunInfo, sortRuns, summarizeLifecycleRuns, summarizeRun } from './run-history.js';
@@ -109,21 +110,24 @@ async function readRun(
   return raw;
 }
 
+/** What `readRuns` found: the runs, and the lifecycles whose `state` query went unanswered. */
+export interface RunsRead {
+  runs: RunInfo[];
+  /** Lifecycles whose configure runs are missing from `runs`, and why. */
+  unread: { lifecycleId: string; error: string }[];
+}
+
 /**
  * The configure and delete runs of a target, oldest first. With the live object, only its current
  * incarnation (the workflow ids carry its uid); without (deleted), every incarnation's. Configure
  * runs come from each lifecycle's `state` query (a worker answers it, also for a closed lifecycle),
  * the child runs from their histories.
  */
-export async function listRuns(
-  ctx: InspectContext,
-  target: Target,
-  object?: KubeObject,
-  onWarning: (message: string) => void = (m) => console.error(`warning: ${m}`),
-): Promise<RunInfo[]> {
+export async function readRuns(ctx: InspectContext, target: Target, object?: KubeObject): Promise<RunsRead> {
   const uid = object?.metadata.uid;
   const ofIncarnation = (id: string) => !uid || id.includes(`/${uid}/`) || id.endsWith(`/${uid}`);
   const runs: RunInfo[] = [];
+  const unread: RunsRead['unread'] = [];
   const now = new Date();
   const opts = { now, webUi: ctx.webUi, namespace: ctx.temporalNamespace };
   for await (const w of ctx.client.workflow.list({ query: runsQuery(target) })) {
@@ -150,13 +154,24 @@ export async function listRuns(
       );
       runs.push(...summarizeLifecycleRuns(state, { ...opts, lifecycleId }));
     } catch (err) {
-      // The child runs (and `retry`, which lists runs first) still work without it.
-      onWarning(
-        `cannot read the configure runs of ${lifecycleId} from its state query: ${(err as Error).message.split('\n')[0]} (a worker answers it: is one running?)`,
-      );
+      unread.push({ lifecycleId, error: errorChain(err) });
     }
   }
-  return sortRuns(runs);
+  return { runs: sortRuns(runs), unread };
+}
+
+/** `readRuns`, warning on stderr about configure runs it could not read (the child runs still show). */
+export async function listRuns(ctx: InspectContext, target: Target, object?: KubeObject): Promise<RunInfo[]> {
+  const { runs, unread } = await readRuns(ctx, target, object);
+  warnUnread(unread);
+  return runs;
+}
+
+export function warnUnread(unread: RunsRead['unread']): void {
+  for (const u of unread)
+    console.error(
+      `warning: cannot read the configure runs of ${u.lifecycleId} from its state query: ${u.error} (a worker answers it: is one running?)`,
+    );
 }
 
 /** Picks `--run N` (a configure run number, or "delete"), default the newest. */

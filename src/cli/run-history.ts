@@ -159,3 +159,29 @@ export function summarizeLifecycleRuns(
 export function sortRuns(runs: RunInfo[]): RunInfo[] {
   return [...runs].sort((a, b) => (a.startTime ?? '').localeCompare(b.startTime ?? ''));
 }
+
+/**
+ * The run a retry started: one not listed before the request. A lifecycle whose configure runs
+ * could not be read before (its worker restarting) lists them all as unseen later, so from those
+ * only a run that started after the request counts (`skewMs` allows for the worker's clock).
+ */
+export function newRunSince(
+  runs: RunInfo[],
+  before: { keys: Set<string>; unread: string[] },
+  requestedAt: Date,
+  skewMs = 5_000,
+): RunInfo | undefined {
+  const ofUnread = (r: RunInfo) =>
+    r.action === 'configure' && before.unread.some((id) => r.workflowId.startsWith(`${id}/`));
+  return runs.find(
+    (r) =>
+      !before.keys.has(runKey(r)) &&
+      (!ofUnread(r) ||
+        (r.startTime !== undefined && Date.parse(r.startTime) >= requestedAt.getTime() - skewMs)),
+  );
+}
+
+/** What tells one run from another across listings. */
+export function runKey(r: Pick<RunInfo, 'workflowId' | 'runId'>): string {
+  return `${r.workflowId}/${r.runId}`;
+}

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { createTestNamespace } from '../support/cluster.js';
+import { sharedWorkerPid } from '../support/shared-worker.js';
 import {
   applyPromise,
   promiseFor,
@@ -52,9 +52,8 @@ describe('Prometheus metrics', () => {
     const labels = { promise: api.promise, type: 'resource', action: 'configure' };
     // Counters live in the worker process; another test file kills the worker once (durability):
     // if that happens meanwhile, run the scenario again on the new worker.
-    const workerPid = () => readFileSync(process.env.KRATIX_TEST_WORKER_PID_FILE!, 'utf8');
     for (let attempt = 1; ; attempt++) {
-      const pid = workerPid();
+      const pid = sharedWorkerPid();
       await rs.create(`good${attempt}`, { mode: 'fine' });
       await rs.create(`bad${attempt}`, { mode: 'fail' });
       await rs.waitFor(`good${attempt}`, 'True');
@@ -66,8 +65,8 @@ describe('Prometheus metrics', () => {
             3 &&
           ((await sample(worker, 'kratix_pipeline_runs_total', { ...labels, outcome: 'failed' })) ?? 0) >= 1,
         30_000,
-      ).catch((err: unknown) => (attempt === 1 && workerPid() !== pid ? false : Promise.reject(err)));
-      if (counted && workerPid() === pid) break;
+      ).catch((err: unknown) => (attempt === 1 && sharedWorkerPid() !== pid ? false : Promise.reject(err)));
+      if (counted && sharedWorkerPid() === pid) break;
     }
     // "good" ran both pipelines, "bad" the first: three successes; "bad" failed the second.
     expect(await sample(worker, 'kratix_pipeline_duration_seconds_count', labels)).toBeGreaterThanOrEqual(4);

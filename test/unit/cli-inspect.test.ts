@@ -1,8 +1,11 @@
 import { humanDuration, oneLine, shortTime, table } from '../../src/cli/format.js';
 import { formatRuns } from '../../src/cli/inspect-output.js';
 import { pickRun } from '../../src/cli/inspect.js';
+import { errorChain } from '../../src/core/errors.js';
 import {
+  newRunSince,
   parseFailure,
+  runKey,
   runLabel,
   summarizeLifecycleRuns,
   summarizeRun,
@@ -195,6 +198,43 @@ describe('run history', () => {
     expect(pickRun(runs, '1')?.run).toBe('1');
     expect(pickRun(runs, 'DELETE')?.run).toBe('delete');
     expect(pickRun(runs, '7')).toBeUndefined();
+  });
+
+  it('finds the run a retry started, also when a lifecycle could not be read before', () => {
+    const run = (workflowId: string, runId: string, startTime: string, action: 'configure' | 'delete') => ({
+      run: runLabel(workflowId).run,
+      action,
+      reason: 'manual',
+      outcome: 'running',
+      startTime,
+      workflowId,
+      runId,
+    });
+    const old1 = run('L/configure/1', 'e1', '2026-12-03T10:00:00Z', 'configure');
+    const old2 = run('L/configure/2', 'e1', '2026-12-03T10:05:00Z', 'configure');
+    const fresh = run('L/configure/3', 'e1', '2026-12-03T10:10:01Z', 'configure');
+    const failedDelete = run('L/delete', 'd1', '2026-12-03T10:06:00Z', 'delete');
+    const deleteAgain = run('L/delete/2', 'd2', '2026-12-03T10:10:02Z', 'delete');
+    const requestedAt = new Date('2026-12-03T10:10:00Z');
+
+    const seen = { keys: new Set([old1, old2].map(runKey)), unread: [] };
+    expect(newRunSince([old1, old2], seen, requestedAt)).toBeUndefined();
+    expect(newRunSince([old1, old2, fresh], seen, requestedAt)).toBe(fresh);
+    // Before, the state query went unanswered: runs 1 and 2 are unseen but older than the request.
+    const unread = { keys: new Set([runKey(failedDelete)]), unread: ['L'] };
+    expect(newRunSince([old1, old2, failedDelete], unread, requestedAt)).toBeUndefined();
+    expect(newRunSince([old1, old2, failedDelete, fresh], unread, requestedAt)).toBe(fresh);
+    // Child runs (delete attempts) are listed from visibility, never unread.
+    expect(newRunSince([old1, old2, failedDelete, deleteAgain], unread, requestedAt)).toBe(deleteAgain);
+  });
+
+  it("says an error's causes: the query client's message alone says little", () => {
+    const grpc = Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded after 20.001s\nmore'), {});
+    expect(errorChain(new Error('Failed to query Workflow', { cause: grpc }))).toBe(
+      'Failed to query Workflow: 4 DEADLINE_EXCEEDED: Deadline exceeded after 20.001s',
+    );
+    expect(errorChain(new Error('same', { cause: new Error('same') }))).toBe('same');
+    expect(errorChain('plain')).toBe('plain');
   });
 
   it('builds Web UI links only with a base URL', () => {
