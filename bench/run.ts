@@ -16,6 +16,7 @@ import { resourceWorkflowId } from '../src/core/names.js';
 import type { Condition, KubeObject } from '../src/core/types.js';
 import { resolveBinary } from '../src/infra/binaries.js';
 import { startDevEnvironment } from '../src/infra/dev-environment.js';
+import { writeControllerKubeconfig } from '../test/support/controller-identity.js';
 import { waitFor } from '../src/infra/wait.js';
 import { Kube } from '../src/kube/client.js';
 import { ensureDefaultStateStore } from '../src/statestore/default-store.js';
@@ -124,8 +125,13 @@ const connection = await connectTemporalClient(env.temporal);
 const client = new Client({ connection });
 const bundle = path.join(dir, 'workflow-bundle.js');
 await writeWorkflowBundle(bundle);
+// The controller and worker run as the ServiceAccount of deploy/rbac/controller.yaml, with a token
+// as in a cluster (not the admin's client certificate): RBAC and token authentication as deployed.
 const componentOpts = {
-  kubeconfig: env.kubeconfigPath,
+  kubeconfig:
+    process.env.BENCH_ADMIN_IDENTITY === '1'
+      ? env.kubeconfigPath
+      : await writeControllerKubeconfig(kube, dir),
   temporalAddress: env.temporalAddress,
   workDir: path.join(dir, 'runs'),
   workflowBundle: bundle,
