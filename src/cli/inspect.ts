@@ -167,6 +167,7 @@ export async function listRuns(ctx: InspectContext, target: Target, object?: Kub
   return runs;
 }
 
+/** One stderr line per lifecycle whose configure runs could not be read, with the cause. */
 export function warnUnread(unread: RunsRead['unread']): void {
   for (const u of unread)
     console.error(
