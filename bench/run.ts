@@ -6,7 +6,7 @@
 //   restart      controller and worker stopped and started over them: re-runs and catch-up time
 // BENCH_PHASES=latency,throughput limits what runs. Prints a table; writes JSON (BENCH_OUT,
 // default .kratix-temporal/bench/result.json).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -178,6 +178,36 @@ function counterBy(
     if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + Number(line.split(' ').pop()));
   }
   return counts;
+}
+
+/**
+ * BENCH_APISERVER_PROF=<file>: kube-apiserver's Go CPU profile of the burst's first
+ * BENCH_APISERVER_PROF_SECONDS (40), through the API (`--profiling`, on by default), for
+ * `go tool pprof -top <file>`. The profile request itself costs the server almost nothing.
+ */
+function profileApiserver(): Promise<void> {
+  const file = process.env.BENCH_APISERVER_PROF;
+  if (!file) return Promise.resolve();
+  const seconds = num('BENCH_APISERVER_PROF_SECONDS', 40);
+  return new Promise((resolve) => {
+    execFile(
+      resolveBinary('kubectl'),
+      ['get', '--raw', `/debug/pprof/profile?seconds=${seconds}`],
+      {
+        env: { ...process.env, KUBECONFIG: env.kubeconfigPath },
+        encoding: 'buffer',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout) => {
+        if (err) log(`apiserver profile failed: ${err.message}`);
+        else {
+          writeFileSync(file, stdout);
+          log(`apiserver CPU profile (${seconds} s) in ${file}`);
+        }
+        resolve();
+      },
+    );
+  });
 }
 
 /** apiserver_request_total by "VERB resource[/subresource]", excluding WATCH (long-lived) requests. */
@@ -369,11 +399,13 @@ try {
     const eventsBefore = (await core.listNamespacedEvent({ namespace: 'default' })).items.length;
     const cpu = new CpuMeter(pids, WHOLE);
     cpu.start();
+    const apiserverProfile = profileApiserver();
     const t0 = Date.now();
     const created = await createAll(names);
     await watch.waitFor(names, 30 * 60_000);
     const wall = Date.now() - t0;
     const usage = cpu.stop();
+    await apiserverProfile;
     await sleep(1000);
     const requests = requestsPerReconcile(requestsBefore, apiRequests(), THROUGHPUT);
     const temporalAfter = await temporalRequests();
