@@ -20,7 +20,7 @@ import {
   type InspectContext,
 } from './inspect.js';
 import { formatLogs, formatRuns } from './inspect-output.js';
-import { newRunSince, runKey } from './run-history.js';
+import { newRunSince } from './run-history.js';
 import { describeTarget } from './targets.js';
 
 interface InspectFlags extends TemporalConnectionFlags {
@@ -102,12 +102,8 @@ export function registerInspectCommands(program: Command, wrap: (cmd: Command) =
     withContext(o, async (ctx, ns) => {
       const { target, object } = await resolve(ctx.kube, arg, ns);
       if (!object) throw new Error(`${describeTarget(target)} not found`);
-      const listed = await readRuns(ctx, target, object);
-      warnUnread(listed.unread);
-      const before = {
-        keys: new Set(listed.runs.map(runKey)),
-        unread: listed.unread.map((u) => u.lifecycleId),
-      };
+      const before = await readRuns(ctx, target, object);
+      warnUnread(before.unread);
       const requestedAt = new Date();
       const { deleting } = await requestRetry(ctx.kube, target, object);
       const what = deleting ? 'delete' : 'configure run';

@@ -18,7 +18,14 @@ import { findRunLogs, readTail } from '../executors/local-logs.js';
 import { errorChain } from '../core/errors.js';
 import { isNotFound, mergePatch, type Kube } from '../kube/client.js';
 import { stateQuery } from '../../workflows/definitions.js';
-import { type RawRun, type RunInfo, sortRuns, summarizeLifecycleRuns, summarizeRun } from './run-history.js';
+import {
+  type RawRun,
+  type RunInfo,
+  type RunsRead,
+  sortRuns,
+  summarizeLifecycleRuns,
+  summarizeRun,
+} from './run-history.js';
 import { lifecyclesQuery, resolveTarget, runsQuery, type Target } from './targets.js';
 
 export interface InspectContext {
@@ -108,13 +115,6 @@ async function readRun(
     if (timedOut) raw.failure = 'the run timed out';
   }
   return raw;
-}
-
-/** What `readRuns` found: the runs, and the lifecycles whose `state` query went unanswered. */
-export interface RunsRead {
-  runs: RunInfo[];
-  /** Lifecycles whose configure runs are missing from `runs`, and why. */
-  unread: { lifecycleId: string; error: string }[];
 }
 
 /**

@@ -160,6 +160,13 @@ export function sortRuns(runs: RunInfo[]): RunInfo[] {
   return [...runs].sort((a, b) => (a.startTime ?? '').localeCompare(b.startTime ?? ''));
 }
 
+/** What a listing of runs found: the runs, and the lifecycles whose `state` query went unanswered. */
+export interface RunsRead {
+  runs: RunInfo[];
+  /** Lifecycles whose configure runs are missing from `runs`, and why. */
+  unread: { lifecycleId: string; error: string }[];
+}
+
 /**
  * The run a retry started: one not listed before the request. A lifecycle whose configure runs
  * could not be read before (its worker restarting) lists them all as unseen later, so from those
@@ -167,21 +174,22 @@ export function sortRuns(runs: RunInfo[]): RunInfo[] {
  */
 export function newRunSince(
   runs: RunInfo[],
-  before: { keys: Set<string>; unread: string[] },
+  before: RunsRead,
   requestedAt: Date,
   skewMs = 5_000,
 ): RunInfo | undefined {
+  const seen = new Set(before.runs.map(runKey));
   const ofUnread = (r: RunInfo) =>
-    r.action === 'configure' && before.unread.some((id) => r.workflowId.startsWith(`${id}/`));
+    r.action === 'configure' && before.unread.some((u) => r.workflowId.startsWith(`${u.lifecycleId}/`));
   return runs.find(
     (r) =>
-      !before.keys.has(runKey(r)) &&
+      !seen.has(runKey(r)) &&
       (!ofUnread(r) ||
         (r.startTime !== undefined && Date.parse(r.startTime) >= requestedAt.getTime() - skewMs)),
   );
 }
 
 /** What tells one run from another across listings. */
-export function runKey(r: Pick<RunInfo, 'workflowId' | 'runId'>): string {
+function runKey(r: Pick<RunInfo, 'workflowId' | 'runId'>): string {
   return `${r.workflowId}/${r.runId}`;
 }

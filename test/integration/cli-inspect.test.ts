@@ -31,7 +31,7 @@ const cliOnce = (args: string[]) =>
     UI,
   ]);
 /** `cliOnce`, asked again if the shared worker (which answers the state queries) was replaced. */
-const cli = async (args: string[]) => (await onSteadyWorker(() => cliOnce(args))).result;
+const cli = (args: string[]) => onSteadyWorker(() => cliOnce(args));
 
 /**
  * `retry` once (asking again would request another run); its listing before the request warns

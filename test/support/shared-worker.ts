@@ -5,14 +5,12 @@ export const sharedWorkerPid = (): string => readFileSync(process.env.KRATIX_TES
 
 /**
  * Runs `fn`, again if the shared worker was replaced meanwhile (a query it should have answered
- * may have gone unanswered), and says whether it was.
+ * may have gone unanswered).
  */
-export async function onSteadyWorker<T>(fn: () => Promise<T>): Promise<{ result: T; restarted: boolean }> {
-  let restarted = false;
+export async function onSteadyWorker<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const pid = sharedWorkerPid();
     const result = await fn();
-    if (sharedWorkerPid() === pid || attempt === 3) return { result, restarted };
-    restarted = true;
+    if (sharedWorkerPid() === pid || attempt === 3) return result;
   }
 }

@@ -5,7 +5,6 @@ import { errorChain } from '../../src/core/errors.js';
 import {
   newRunSince,
   parseFailure,
-  runKey,
   runLabel,
   summarizeLifecycleRuns,
   summarizeRun,
@@ -217,11 +216,14 @@ describe('run history', () => {
     const deleteAgain = run('L/delete/2', 'd2', '2026-12-03T10:10:02Z', 'delete');
     const requestedAt = new Date('2026-12-03T10:10:00Z');
 
-    const seen = { keys: new Set([old1, old2].map(runKey)), unread: [] };
+    const seen = { runs: [old1, old2], unread: [] };
     expect(newRunSince([old1, old2], seen, requestedAt)).toBeUndefined();
     expect(newRunSince([old1, old2, fresh], seen, requestedAt)).toBe(fresh);
     // Before, the state query went unanswered: runs 1 and 2 are unseen but older than the request.
-    const unread = { keys: new Set([runKey(failedDelete)]), unread: ['L'] };
+    const unread = {
+      runs: [failedDelete],
+      unread: [{ lifecycleId: 'L', error: 'Failed to query Workflow' }],
+    };
     expect(newRunSince([old1, old2, failedDelete], unread, requestedAt)).toBeUndefined();
     expect(newRunSince([old1, old2, failedDelete, fresh], unread, requestedAt)).toBe(fresh);
     // Child runs (delete attempts) are listed from visibility, never unread.
