@@ -17,6 +17,7 @@ import type { TreeChange, TreeReader } from '../core/destination-layout.js';
 import { metrics } from '../metrics.js';
 import { spawner } from '../spawner/spawner.js';
 import { withSpan } from '../tracing.js';
+import { GroupCommit } from './group-commit.js';
 import {
   KeyedSerializer,
   StateStoreAccessError,
@@ -70,14 +71,15 @@ export class GitError extends StateStoreAccessError {
 interface Pending {
   repo: GitRepo;
   req: WriteRequest;
-  resolve: (r: { commit?: string }) => void;
-  reject: (err: unknown) => void;
   /** The writer's trace context: a batch's span is a child of the first and links the others. */
   ctx: Context;
 }
 
-/** Most writes folded into one commit: bounds commit message size and the blast radius of a bad file. */
-const MAX_BATCH = 50;
+/**
+ * Most writes folded into one commit (bounds commit message size and the blast radius of a bad
+ * file), and how long a batch after a grouped one waits for more (group-commit.ts).
+ */
+const GROUP_COMMIT = { maxBatch: 50, lingerMs: 1000 };
 
 const KINDS: [GitErrorKind, RegExp][] = [
   // In order of preference: the first pattern that matches any line names the cause.
@@ -279,7 +281,8 @@ export class GitWriter {
     };
   }
 
-  private readonly queues = new Map<string, { pending: Pending[]; running: boolean }>();
+  /** Group commit per clone. */
+  private readonly queues = new Map<string, GroupCommit<Pending, { commit?: string }>>();
 
   /**
    * Replaces the content of `req.dir` with `req.files`, commits if anything changed and pushes.
@@ -288,54 +291,40 @@ export class GitWriter {
    * commit): 100 resources finishing together cost a few pushes, not 100.
    */
   write(repo: GitRepo, req: WriteRequest): Promise<{ commit?: string }> {
-    const key = this.clonePath(repo);
-    let q = this.queues.get(key);
-    if (!q) this.queues.set(key, (q = { pending: [], running: false }));
-    const queue = q;
-    return new Promise((resolve, reject) => {
-      queue.pending.push({ repo, req, resolve, reject, ctx: context.active() });
-      if (!queue.running) void this.drain(key, queue);
-    });
+    const dir = this.clonePath(repo);
+    let q = this.queues.get(dir);
+    if (!q) {
+      q = new GroupCommit(GROUP_COMMIT, (batch) => this.commitBatch(dir, batch));
+      this.queues.set(dir, q);
+    }
+    return q.add({ repo, req, ctx: context.active() });
   }
 
-  private async drain(dir: string, q: { pending: Pending[]; running: boolean }): Promise<void> {
-    q.running = true;
-    try {
-      while (q.pending.length > 0) {
-        const batch = q.pending.splice(0, MAX_BATCH);
-        metrics.stateStoreBatch.observe(batch.length);
-        try {
-          // The newest request carries the newest credentials (e.g. after a Secret was fixed).
-          const result = await this.exclusive.run(dir, () =>
-            withSpan(
-              'statestore write',
-              {
-                parent: batch[0]!.ctx,
-                links: batch
-                  .slice(1)
-                  .flatMap((b) => trace.getSpanContext(b.ctx) ?? [])
-                  .map((sc) => ({ context: sc })),
-                attributes: { 'kratix.statestore.kind': 'git', 'kratix.statestore.writes': batch.length },
-              },
-              async (span) => {
-                const r = await this.writeBatch(
-                  batch.at(-1)!.repo,
-                  dir,
-                  batch.map((b) => b.req),
-                );
-                span.setAttribute('kratix.statestore.commit', r.commit ?? '');
-                return r;
-              },
-            ),
+  private commitBatch(dir: string, batch: Pending[]): Promise<{ commit?: string }> {
+    metrics.stateStoreBatch.observe(batch.length);
+    // The newest request carries the newest credentials (e.g. after a Secret was fixed).
+    return this.exclusive.run(dir, () =>
+      withSpan(
+        'statestore write',
+        {
+          parent: batch[0]!.ctx,
+          links: batch
+            .slice(1)
+            .flatMap((b) => trace.getSpanContext(b.ctx) ?? [])
+            .map((sc) => ({ context: sc })),
+          attributes: { 'kratix.statestore.kind': 'git', 'kratix.statestore.writes': batch.length },
+        },
+        async (span) => {
+          const r = await this.writeBatch(
+            batch.at(-1)!.repo,
+            dir,
+            batch.map((b) => b.req),
           );
-          for (const b of batch) b.resolve(result);
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      q.running = false;
-    }
+          span.setAttribute('kratix.statestore.commit', r.commit ?? '');
+          return r;
+        },
+      ),
+    );
   }
 
   /**
