@@ -45,13 +45,26 @@ export function repeatKey(level: LogLevel, message: string, meta?: LogMetadata):
   ].join('\u0000');
 }
 
+const SEVERITY: Record<LogLevel, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
+
 export class RepeatLimitedLogger implements Logger {
+  /**
+   * Lines below the inner logger's level are dropped first: the SDK logs every activity start and
+   * completion at DEBUG, one key per workflow, which would cost a key each and push the keys of
+   * the repeated warnings this logger exists for out of the suppressor.
+   */
+  private readonly minSeverity: number;
+
   constructor(
     private readonly inner: Logger = new DefaultLogger('INFO'),
     private readonly filter = new RepeatSuppressor(),
-  ) {}
+  ) {
+    const level = (inner as { level?: LogLevel }).level;
+    this.minSeverity = level ? SEVERITY[level] : 0;
+  }
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (SEVERITY[level] < this.minSeverity) return;
     const dropped = this.filter.admit(repeatKey(level, message, meta));
     if (dropped === undefined) return;
     this.inner.log(level, message, dropped ? { ...meta, repeatedSinceLastLog: dropped } : meta);

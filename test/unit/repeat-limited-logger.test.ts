@@ -1,4 +1,4 @@
-import type { LogLevel, LogMetadata, Logger } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
 import {
   RepeatLimitedLogger,
   RepeatSuppressor,
@@ -40,5 +40,18 @@ describe('repeated log lines', () => {
     for (let i = 0; i < 30; i++, now += 4_000)
       log.warn('Activity failed', { workflowId: 'w', activityType: 'a', attempt: i, error: new Error('x') });
     expect(lines.map(([, , meta]) => meta?.repeatedSinceLastLog)).toEqual([undefined, 14]);
+  });
+
+  it('lines below the inner level are dropped before they take a key from repeated warnings', () => {
+    const lines: string[] = [];
+    const inner = new DefaultLogger('INFO', (entry) => lines.push(`${entry.level} ${entry.message}`));
+    const log = new RepeatLimitedLogger(inner, new RepeatSuppressor(60_000, 10));
+    const warn = () =>
+      log.warn('Activity failed', { workflowId: 'stuck', activityType: 'a', error: new Error('x') });
+    warn();
+    // A burst of other workflows' activities, logged by the SDK at DEBUG.
+    for (let i = 0; i < 100; i++) log.debug('Activity completed', { workflowId: `w${i}`, activityType: 'a' });
+    warn();
+    expect(lines).toEqual(['WARN Activity failed']);
   });
 });
