@@ -23,6 +23,7 @@ import { ensureDefaultStateStore } from '../src/statestore/default-store.js';
 import { connectTemporalClient } from '../src/temporal/connection.js';
 import { writeWorkflowBundle } from '../src/worker.js';
 import { promiseFor, shPipeline } from '../test/support/sample-promise.js';
+import { speedProbeMs } from './lib/speed-probe.js';
 import { CompletionWatch } from './lib/completion.js';
 import { componentEntry, metricValue, startComponent, type Component } from './lib/components.js';
 import { runPhases } from './lib/history.js';
@@ -82,7 +83,7 @@ interface BenchResult {
     /** Of those, the seconds of the processes they started (the worker's runner, pipelines, git). */
     startedCpuSeconds: Record<string, number>;
     /** The machine during the burst: CPU in use, and taken by the VM's host (steal). */
-    machine: { busyPercent: number; stealPercent: number };
+    machine: { busyPercent: number; stealPercent: number; speedProbeMs: number };
     rssMiB: Record<string, number>;
   };
   scale?: { resources: number; fillSeconds: number };
@@ -397,6 +398,7 @@ try {
     const pushes = () => metricValue(worker!.metricsUrl, 'kratix_state_store_batch_writes_count');
     const pushesBefore = await pushes();
     const eventsBefore = (await core.listNamespacedEvent({ namespace: 'default' })).items.length;
+    const speedProbe = speedProbeMs();
     const cpu = new CpuMeter(pids, WHOLE);
     cpu.start();
     const apiserverProfile = profileApiserver();
@@ -435,7 +437,7 @@ try {
       temporalPersistenceByOperation: Object.fromEntries(persistence.byKind),
       cpuSeconds: usage.cpuSeconds,
       startedCpuSeconds: usage.startedCpuSeconds,
-      machine: usage.machine,
+      machine: { ...usage.machine, speedProbeMs: speedProbe },
       rssMiB: rss(),
     };
     save();
@@ -579,11 +581,16 @@ function printTable(r: BenchResult): void {
     rows.push(['    by operation', fmt(t.temporalRequestsByOperation)]);
     rows.push(['  Temporal persistence operations per reconcile', String(t.temporalPersistencePerReconcile)]);
     rows.push(['    by operation', fmt(t.temporalPersistenceByOperation)]);
-    rows.push(['  CPU seconds', fmt(t.cpuSeconds)]);
+    const cpuTotal = Object.values(t.cpuSeconds).reduce((a, b) => a + b, 0);
+    rows.push(['  CPU seconds', `${round(cpuTotal, 1)}: ${fmt(t.cpuSeconds)}`]);
     rows.push(['    of which processes they started', fmt(t.startedCpuSeconds)]);
     rows.push([
       '  machine CPU busy / stolen',
       `${t.machine.busyPercent} % / ${t.machine.stealPercent} % (steal: the VM's host ran others)`,
+    ]);
+    rows.push([
+      '  machine speed probe',
+      `${t.machine.speedProbeMs} ms of CPU for a fixed workload just before (lower: faster; compare runs by it)`,
     ]);
     rows.push(['  RSS MiB', fmt(t.rssMiB)]);
   }
