@@ -23,7 +23,6 @@ import { ensureDefaultStateStore } from '../src/statestore/default-store.js';
 import { connectTemporalClient } from '../src/temporal/connection.js';
 import { writeWorkflowBundle } from '../src/worker.js';
 import { promiseFor, shPipeline } from '../test/support/sample-promise.js';
-import { speedProbeMs } from './lib/speed-probe.js';
 import { CompletionWatch } from './lib/completion.js';
 import { componentEntry, metricValue, startComponent, type Component } from './lib/components.js';
 import { runPhases } from './lib/history.js';
@@ -83,7 +82,7 @@ interface BenchResult {
     /** Of those, the seconds of the processes they started (the worker's runner, pipelines, git). */
     startedCpuSeconds: Record<string, number>;
     /** The machine during the burst: CPU in use, and taken by the VM's host (steal). */
-    machine: { busyPercent: number; stealPercent: number; speedProbeMs: number };
+    machine: { busyPercent: number; stealPercent: number };
     rssMiB: Record<string, number>;
   };
   scale?: { resources: number; fillSeconds: number };
@@ -398,7 +397,6 @@ try {
     const pushes = () => metricValue(worker!.metricsUrl, 'kratix_state_store_batch_writes_count');
     const pushesBefore = await pushes();
     const eventsBefore = (await core.listNamespacedEvent({ namespace: 'default' })).items.length;
-    const speedProbe = speedProbeMs();
     const cpu = new CpuMeter(pids, WHOLE);
     cpu.start();
     const apiserverProfile = profileApiserver();
@@ -437,7 +435,7 @@ try {
       temporalPersistenceByOperation: Object.fromEntries(persistence.byKind),
       cpuSeconds: usage.cpuSeconds,
       startedCpuSeconds: usage.startedCpuSeconds,
-      machine: { ...usage.machine, speedProbeMs: speedProbe },
+      machine: usage.machine,
       rssMiB: rss(),
     };
     save();
@@ -587,10 +585,6 @@ function printTable(r: BenchResult): void {
     rows.push([
       '  machine CPU busy / stolen',
       `${t.machine.busyPercent} % / ${t.machine.stealPercent} % (steal: the VM's host ran others)`,
-    ]);
-    rows.push([
-      '  machine speed probe',
-      `${t.machine.speedProbeMs} ms of CPU for a fixed workload just before (lower: faster; compare runs by it)`,
     ]);
     rows.push(['  RSS MiB', fmt(t.rssMiB)]);
   }
