@@ -14,10 +14,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { context, trace, type Context } from '@opentelemetry/api';
 import type { TreeChange, TreeReader } from '../core/destination-layout.js';
+import { parseDuration } from '../core/duration.js';
+import { logger } from '../logger.js';
 import { metrics } from '../metrics.js';
 import { spawner } from '../spawner/spawner.js';
 import { withSpan } from '../tracing.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import {
   KeyedSerializer,
   StateStoreAccessError,
@@ -77,9 +79,19 @@ interface Pending {
 
 /**
  * Most writes folded into one commit (bounds commit message size and the blast radius of a bad
- * file), and how long a batch after a grouped one waits for more (group-commit.ts).
+ * file), and how long, under load, a batch waits for more (group-commit.ts):
+ * KRATIX_STATE_STORE_GROUP_WAIT (a duration, default 1s; 0s: never wait).
  */
-const GROUP_COMMIT = { maxBatch: 50, lingerMs: 1000 };
+export function groupCommitOptions(): GroupCommitOptions {
+  const text = process.env.KRATIX_STATE_STORE_GROUP_WAIT?.trim();
+  const wait = text === '0' ? 0 : parseDuration(text);
+  if (text && wait === undefined)
+    logger.warn(
+      { value: text },
+      'KRATIX_STATE_STORE_GROUP_WAIT is not a duration (e.g. 500ms, 1s); using 1s',
+    );
+  return { maxBatch: 50, lingerMs: wait ?? 1000 };
+}
 
 const KINDS: [GitErrorKind, RegExp][] = [
   // In order of preference: the first pattern that matches any line names the cause.
@@ -294,7 +306,7 @@ export class GitWriter {
     const dir = this.clonePath(repo);
     let q = this.queues.get(dir);
     if (!q) {
-      q = new GroupCommit(GROUP_COMMIT, (batch) => this.commitBatch(dir, batch));
+      q = new GroupCommit(groupCommitOptions(), (batch) => this.commitBatch(dir, batch));
       this.queues.set(dir, q);
     }
     return q.add({ repo, req, ctx: context.active() });

@@ -1,3 +1,4 @@
+import { groupCommitOptions } from '../../src/statestore/git.js';
 import { GroupCommit, lingerBeforeBatch } from '../../src/statestore/group-commit.js';
 
 const opts = { maxBatch: 3, lingerMs: 1000 };
@@ -103,5 +104,28 @@ describe('GroupCommit', () => {
     const b = q.add('b');
     await expect(a).rejects.toThrow('push rejected');
     await expect(b).resolves.toBe('b');
+  });
+});
+
+describe("the git writer's group commit settings", () => {
+  const withWait = (value: string | undefined) => {
+    const before = process.env.KRATIX_STATE_STORE_GROUP_WAIT;
+    if (value === undefined) delete process.env.KRATIX_STATE_STORE_GROUP_WAIT;
+    else process.env.KRATIX_STATE_STORE_GROUP_WAIT = value;
+    try {
+      return groupCommitOptions().lingerMs;
+    } finally {
+      if (before === undefined) delete process.env.KRATIX_STATE_STORE_GROUP_WAIT;
+      else process.env.KRATIX_STATE_STORE_GROUP_WAIT = before;
+    }
+  };
+
+  it('waits 1 s under load by default; KRATIX_STATE_STORE_GROUP_WAIT changes it, 0 never waits', () => {
+    expect(withWait(undefined)).toBe(1000);
+    expect(withWait('250ms')).toBe(250);
+    expect(withWait('0')).toBe(0);
+    expect(withWait('0s')).toBe(0);
+    // Not a duration: the default (and a warning), not NaN or no batching at all.
+    expect(withWait('fast')).toBe(1000);
   });
 });
