@@ -52,7 +52,10 @@ export async function startComponent(
   const port = await freePort();
   // BENCH_CPU_PROF=<dir>: V8 CPU profiles of both processes, written when they stop.
   const prof = process.env.BENCH_CPU_PROF;
+  // BENCH_NODE_FLAGS: extra Node/V8 flags for both processes (e.g. heap tuning experiments).
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const args = [
+    ...flags,
     ...(prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(prof)] : []),
     ...entry,
     name,

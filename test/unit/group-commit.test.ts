@@ -120,12 +120,12 @@ describe("the git writer's group commit settings", () => {
     }
   };
 
-  it('waits 1 s under load by default; KRATIX_STATE_STORE_GROUP_WAIT changes it, 0 never waits', () => {
-    expect(withWait(undefined)).toBe(1000);
+  it('waits 2 s under load by default; KRATIX_STATE_STORE_GROUP_WAIT changes it, 0 never waits', () => {
+    expect(withWait(undefined)).toBe(2000);
     expect(withWait('250ms')).toBe(250);
     expect(withWait('0')).toBe(0);
     expect(withWait('0s')).toBe(0);
     // Not a duration: the default (and a warning), not NaN or no batching at all.
-    expect(withWait('fast')).toBe(1000);
+    expect(withWait('fast')).toBe(2000);
   });
 });
