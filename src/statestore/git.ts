@@ -97,9 +97,7 @@ export function groupCommitOptions(): GroupCommitOptions {
       { value: text },
       `KRATIX_STATE_STORE_GROUP_WAIT is not a duration (e.g. 500ms, 2s); using ${DEFAULT_GROUP_WAIT_MS / 1000}s`,
     );
-  const lingerMs = wait ?? DEFAULT_GROUP_WAIT_MS;
-  // A quarter of the wait with no new write: the burst is over, or it is only a trickle.
-  return { maxBatch: 50, lingerMs, quietMs: lingerMs / 4 };
+  return { maxBatch: 50, lingerMs: wait ?? DEFAULT_GROUP_WAIT_MS };
 }
 
 const KINDS: [GitErrorKind, RegExp][] = [

@@ -13,27 +13,20 @@ export interface GroupCommitOptions {
    * after a batch of one, never waits.
    */
   lingerMs: number;
-  /**
-   * While lingering, how long without a new item ends the wait early (ms): company that stopped
-   * coming (a burst's last writes, or a trickle) is not waited for. Well above the gaps between
-   * writes in a burst (tens of ms), so batches there still fill for the whole `lingerMs`.
-   */
-  quietMs: number;
 }
 
 /**
  * How long to wait before taking the next batch (ms): only after a batch that grouped writes, only
- * while the queue is not full, only until the oldest item has waited `lingerMs`, and only while
- * items keep arriving (the newest came less than `quietMs` ago).
+ * while the queue is not full, and only until the oldest item has waited `lingerMs`.
  */
 export function lingerBeforeBatch(
   lastBatch: number,
   pending: number,
-  waited: { oldestMs: number; newestMs: number },
+  oldestWaitedMs: number,
   o: GroupCommitOptions,
 ): number {
   if (lastBatch <= 1 || pending >= o.maxBatch) return 0;
-  return Math.max(0, Math.min(o.lingerMs - waited.oldestMs, o.quietMs - waited.newestMs));
+  return Math.max(0, o.lingerMs - oldestWaitedMs);
 }
 
 interface Entry<T, R> {
@@ -51,7 +44,7 @@ interface Entry<T, R> {
 export class GroupCommit<T, R> {
   private pending: Entry<T, R>[] = [];
   private running = false;
-  /** Wakes a lingering drain when an item arrives, to decide again. */
+  /** Wakes a lingering drain when the queue fills up. */
   private wake?: () => void;
 
   constructor(
@@ -62,7 +55,7 @@ export class GroupCommit<T, R> {
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, at: performance.now(), resolve, reject });
-      this.wake?.();
+      if (this.pending.length >= this.o.maxBatch) this.wake?.();
       if (!this.running) void this.drain();
     });
   }
@@ -72,14 +65,9 @@ export class GroupCommit<T, R> {
     try {
       let last = 0;
       while (this.pending.length > 0) {
-        // Each arrival wakes the wait to decide again (full now? still worth waiting?).
-        for (;;) {
-          const now = performance.now();
-          const waited = { oldestMs: now - this.pending[0]!.at, newestMs: now - this.pending.at(-1)!.at };
-          const wait = lingerBeforeBatch(last, this.pending.length, waited, this.o);
-          if (wait <= 0) break;
-          await this.linger(wait);
-        }
+        const waited = performance.now() - this.pending[0]!.at;
+        const wait = lingerBeforeBatch(last, this.pending.length, waited, this.o);
+        if (wait > 0) await this.linger(wait);
         const batch = this.pending.splice(0, this.o.maxBatch);
         last = batch.length;
         try {

@@ -1,31 +1,23 @@
 import { groupCommitOptions } from '../../src/statestore/git.js';
 import { GroupCommit, lingerBeforeBatch } from '../../src/statestore/group-commit.js';
 
-const opts = { maxBatch: 3, lingerMs: 1000, quietMs: 250 };
-const waited = (oldestMs: number, newestMs = 0) => ({ oldestMs, newestMs });
+const opts = { maxBatch: 3, lingerMs: 1000 };
 
 describe('lingerBeforeBatch', () => {
   it('never waits after a batch of one or none (a lone write goes at once)', () => {
-    expect(lingerBeforeBatch(0, 1, waited(0), opts)).toBe(0);
-    expect(lingerBeforeBatch(1, 2, waited(0), opts)).toBe(0);
+    expect(lingerBeforeBatch(0, 1, 0, opts)).toBe(0);
+    expect(lingerBeforeBatch(1, 2, 0, opts)).toBe(0);
   });
 
   it('after a grouped batch, waits until the oldest item has waited lingerMs', () => {
-    // Writes keep arriving (the newest just came): wait for the oldest's lingerMs.
-    expect(lingerBeforeBatch(2, 1, waited(800), opts)).toBe(200);
-    expect(lingerBeforeBatch(2, 2, waited(900, 100), opts)).toBe(100);
-    expect(lingerBeforeBatch(2, 2, waited(1500), opts)).toBe(0);
-  });
-
-  it('stops waiting when writes stopped coming (nothing new for quietMs)', () => {
-    expect(lingerBeforeBatch(2, 1, waited(0), opts)).toBe(250);
-    expect(lingerBeforeBatch(2, 2, waited(400, 100), opts)).toBe(150);
-    expect(lingerBeforeBatch(2, 2, waited(400, 250), opts)).toBe(0);
+    expect(lingerBeforeBatch(2, 1, 0, opts)).toBe(1000);
+    expect(lingerBeforeBatch(2, 2, 400, opts)).toBe(600);
+    expect(lingerBeforeBatch(2, 2, 1500, opts)).toBe(0);
   });
 
   it('does not wait when the queue already fills a batch', () => {
-    expect(lingerBeforeBatch(3, 3, waited(0), opts)).toBe(0);
-    expect(lingerBeforeBatch(3, 7, waited(0), opts)).toBe(0);
+    expect(lingerBeforeBatch(3, 3, 0, opts)).toBe(0);
+    expect(lingerBeforeBatch(3, 7, 0, opts)).toBe(0);
   });
 });
 
@@ -57,7 +49,7 @@ async function groupedBatchRunning(q: GroupCommit<string, string>, g: ReturnType
 describe('GroupCommit', () => {
   it('commits a lone item at once and folds items that queued meanwhile into one batch', async () => {
     const g = gatedCommit();
-    const q = new GroupCommit<string, string>({ maxBatch: 50, lingerMs: 60_000, quietMs: 60_000 }, g.commit);
+    const q = new GroupCommit<string, string>({ maxBatch: 50, lingerMs: 60_000 }, g.commit);
     const a = q.add('a');
     await settle();
     expect(g.batches).toEqual([['a']]);
@@ -75,7 +67,7 @@ describe('GroupCommit', () => {
 
   it('after a grouped batch, waits for company until lingerMs, then commits what came', async () => {
     const g = gatedCommit();
-    const q = new GroupCommit<string, string>({ maxBatch: 50, lingerMs: 150, quietMs: 150 }, g.commit);
+    const q = new GroupCommit<string, string>({ maxBatch: 50, lingerMs: 150 }, g.commit);
     await groupedBatchRunning(q, g);
     const d = q.add('d');
     g.release();
@@ -89,27 +81,9 @@ describe('GroupCommit', () => {
     await expect(Promise.all([d, e])).resolves.toEqual(['d+e', 'd+e']);
   });
 
-  it('while lingering, commits once writes stop coming for quietMs, not after all of lingerMs', async () => {
-    const g = gatedCommit();
-    const q = new GroupCommit<string, string>({ maxBatch: 50, lingerMs: 60_000, quietMs: 1000 }, g.commit);
-    await groupedBatchRunning(q, g);
-    const d = q.add('d');
-    g.release();
-    await new Promise((r) => setTimeout(r, 100));
-    // Still within quietMs of d: waiting; e arrives and restarts the quiet period.
-    expect(g.batches).toHaveLength(2);
-    const e = q.add('e');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(g.batches).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(g.batches).toEqual([['a'], ['b', 'c'], ['d', 'e']]);
-    g.release();
-    await expect(Promise.all([d, e])).resolves.toEqual(['d+e', 'd+e']);
-  });
-
   it('starts a full batch without waiting', async () => {
     const g = gatedCommit();
-    const q = new GroupCommit<string, string>({ maxBatch: 2, lingerMs: 60_000, quietMs: 60_000 }, g.commit);
+    const q = new GroupCommit<string, string>({ maxBatch: 2, lingerMs: 60_000 }, g.commit);
     await groupedBatchRunning(q, g);
     void q.add('d');
     g.release();
@@ -123,7 +97,7 @@ describe('GroupCommit', () => {
 
   it('rejects only the items of a failed batch', async () => {
     let calls = 0;
-    const q = new GroupCommit<string, string>({ maxBatch: 50, lingerMs: 0, quietMs: 0 }, (batch) =>
+    const q = new GroupCommit<string, string>({ maxBatch: 50, lingerMs: 0 }, (batch) =>
       ++calls === 1 ? Promise.reject(new Error('push rejected')) : Promise.resolve(batch.join('+')),
     );
     const a = q.add('a');
@@ -146,20 +120,7 @@ describe("the git writer's group commit settings", () => {
     }
   };
 
-  it('waits 2 s under load by default, or 0.5 s without a new write; the env var scales both', () => {
-    const before = process.env.KRATIX_STATE_STORE_GROUP_WAIT;
-    delete process.env.KRATIX_STATE_STORE_GROUP_WAIT;
-    try {
-      expect(groupCommitOptions()).toEqual({ maxBatch: 50, lingerMs: 2000, quietMs: 500 });
-      process.env.KRATIX_STATE_STORE_GROUP_WAIT = '4s';
-      expect(groupCommitOptions()).toEqual({ maxBatch: 50, lingerMs: 4000, quietMs: 1000 });
-    } finally {
-      if (before === undefined) delete process.env.KRATIX_STATE_STORE_GROUP_WAIT;
-      else process.env.KRATIX_STATE_STORE_GROUP_WAIT = before;
-    }
-  });
-
-  it('KRATIX_STATE_STORE_GROUP_WAIT changes the wait, 0 never waits, nonsense keeps the default', () => {
+  it('waits 2 s under load by default; KRATIX_STATE_STORE_GROUP_WAIT changes it, 0 never waits', () => {
     expect(withWait(undefined)).toBe(2000);
     expect(withWait('250ms')).toBe(250);
     expect(withWait('0')).toBe(0);
