@@ -16,13 +16,15 @@ export interface ProgressBeat {
 }
 
 /**
- * Heartbeats `send` every `everyMs` with the latest progress, the first after `everyMs` (well
- * inside the 15 s heartbeat timeout); progress reported after that is sent at once.
+ * Heartbeats `send` every `everyMs` with the latest progress, the first after `everyMs` (inside
+ * the 15 s heartbeat timeout with 10 s to spare); progress reported after that is sent at once.
+ * 5 s, not 2: in a burst a run waits seconds for CPU and for company in its git push, and each
+ * heartbeat is a Temporal request and a write of the workflow's state (README, Benchmarks).
  */
 export function startProgressBeat(
   send: (details: PipelineProgress) => void,
   pipeline: string,
-  everyMs = 2000,
+  everyMs = 5000,
 ): ProgressBeat {
   let latest: PipelineProgress = { pipeline };
   let beating = false;

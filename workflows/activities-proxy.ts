@@ -59,9 +59,10 @@ export const longRunning = proxyActivities<
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-// A cancelled run (delete during configure) waits until the containers are really gone. Workers
-// heartbeat every 2 s, so a dead worker's pipeline resumes elsewhere after ~15 s; a retry that
-// lands while the old attempt still runs takes over its run (the executors own a run exclusively).
+// A cancelled run (delete during configure) waits until the containers are really gone. Running
+// pipelines heartbeat (from 5 s on), so a dead worker's pipeline resumes elsewhere after ~15 s; a
+// retry that lands while the old attempt still runs takes over its run (the executors own a run
+// exclusively).
 export const PIPELINE_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '15 seconds',

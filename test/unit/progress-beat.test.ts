@@ -31,6 +31,16 @@ describe('startProgressBeat (heartbeats of a running pipeline)', () => {
     expect(sent).toHaveLength(4);
   });
 
+  it('by default first beats after 5 s: a run that a burst slows to a few seconds writes none', () => {
+    const sent: PipelineProgress[] = [];
+    const beat = startProgressBeat((d) => sent.push(d), 'configure-1');
+    jest.advanceTimersByTime(4999);
+    expect(sent).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(sent).toEqual([{ pipeline: 'configure-1' }]);
+    beat.stop();
+  });
+
   it('beats before any container started (a Pod still pending) with the pipeline alone', () => {
     const sent: PipelineProgress[] = [];
     const beat = startProgressBeat((d) => sent.push(d), 'configure-1', 2000);
