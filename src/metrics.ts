@@ -48,6 +48,11 @@ export const metrics = {
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
+  kubeRequestRetries: new Counter({
+    name: 'kratix_kube_request_retries_total',
+    help: 'API requests repeated after a response body was reported cut short (node-fetch "Premature close")',
+    registers: [registry],
+  }),
   stateStoreBatch: new Histogram({
     name: 'kratix_state_store_batch_writes',
     help: 'Writes folded into one git commit and push (group commit; count = pushes)',

@@ -64,7 +64,11 @@ export class PooledKubeConfig extends k8s.KubeConfig {
         cert: asText(o.cert) as https.AgentOptions['cert'],
         key: asText(o.key) as https.AgentOptions['key'],
         keepAlive: true,
-        maxSockets: 64,
+        // No cap (Node's default): the worker's slots bound its requests. With a cap, requests
+        // queue for a socket, and a socket handed to a queued request while the previous
+        // response is still closing trips node-fetch's false "Premature close" (http.ts): at 64,
+        // 1,000 Resources at once saw 11-26 activity retries per burst, and 300 with pipelines as
+        // local activities; with no cap, none.
         timeout: 30_000,
       });
       this.agents.set(key, agent);

@@ -5,9 +5,12 @@
 // listener, and if so reports the body as cut short ("Premature close"). On a keep-alive socket
 // that the agent already handed to the next queued request, that listener is the next request's:
 // the response was complete (node-fetch/node-fetch#1767). Under a burst the worker saw it on ~7 %
-// of runs, each then retried as a whole activity after a second's backoff. Requests that are safe
-// to repeat are repeated here instead; a create (POST) is not, and fails as before.
+// of runs, each then retried as a whole activity after a second's backoff. The agents set no
+// socket cap (client.ts), so no request waits for a socket and this rarely happens; requests that
+// are safe to repeat are repeated here when it does (kratix_kube_request_retries_total counts
+// them); a create (POST) is not, and fails as before.
 import * as k8s from '@kubernetes/client-node';
+import { metrics } from '../metrics.js';
 
 const REPEATABLE = new Set<string>(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
 const ATTEMPTS = 3;
@@ -39,6 +42,7 @@ export class RetryingHttpLibrary implements k8s.PromiseHttpLibrary {
           REPEATABLE.has(String(request.getHttpMethod())) &&
           !request.getSignal()?.aborted;
         if (!repeat) throw err;
+        metrics.kubeRequestRetries.inc();
       }
     }
   }

@@ -1,5 +1,8 @@
 import * as k8s from '@kubernetes/client-node';
 import { isPrematureClose, RetryingHttpLibrary } from '../../src/kube/http.js';
+import { metrics } from '../../src/metrics.js';
+
+const repeats = async () => (await metrics.kubeRequestRetries.get()).values.reduce((n, v) => n + v.value, 0);
 
 /** node-fetch's false "Premature close" (node-fetch#1767), as it throws it. */
 const prematureClose = () =>
@@ -30,12 +33,15 @@ function flakyTransport(failures: number) {
 const request = (method: k8s.HttpMethod) => new k8s.RequestContext('https://api.example/apis/x', method);
 
 describe('RetryingHttpLibrary (API requests over node-fetch 2)', () => {
-  it('repeats a PATCH or GET whose complete response node-fetch reported as cut short', async () => {
+  it('repeats a PATCH or GET whose complete response node-fetch reported as cut short, and counts it', async () => {
     for (const method of [k8s.HttpMethod.PATCH, k8s.HttpMethod.GET]) {
+      const before = await repeats();
       const t = flakyTransport(2);
       const res = await new RetryingHttpLibrary(t.transport).send(request(method));
       expect(await res.body.text()).toBe('{"ok":true}');
       expect(t.calls()).toBe(3);
+      // kratix_kube_request_retries_total: how often it happens in a running worker.
+      expect((await repeats()) - before).toBe(2);
     }
   });
 
