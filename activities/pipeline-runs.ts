@@ -24,7 +24,11 @@ import {
 } from '../src/core/run-status.js';
 import { isPromiseRef, type KubeObject, type ObjectRef, type WorkflowAction } from '../src/core/types.js';
 import { collectConfigureResult, PipelineOutputError } from '../src/executors/collect.js';
-import { parseWorkflowControl, WORKFLOW_CONTROL_FILE } from '../src/core/workflow-control.js';
+import {
+  parseWorkflowControl,
+  WORKFLOW_CONTROL_FILE,
+  type WorkflowControl,
+} from '../src/core/workflow-control.js';
 import { EnvResolutionError } from '../src/kube/env.js';
 import { describeApiError, statusCode } from '../src/kube/client.js';
 import { recordEvent } from '../src/kube/events.js';
@@ -35,6 +39,7 @@ import { DeferredStatusWrite, OUTPUT_WRITE_GRACE_MS } from './deferred-status.js
 import { startProgressBeat, type ProgressBeat } from './progress-beat.js';
 import { pruneEarlierRuns, removeRunDir, runRoot } from './run-dirs.js';
 import { RunHandoff } from './run-handoff.js';
+import { HandedOffRuns, RunControl } from './handed-off-runs.js';
 import { failPipeline, now, reportPending, withPhase } from './run-status.js';
 import { suspendPipeline } from './workflow-control.js';
 import { REQUIREMENTS_REASON } from './requirements.js';
@@ -58,6 +63,18 @@ export interface RunPipelineInput {
   startRun?: boolean;
   /** The last pipeline of a folded run: its status patch also completes the run. */
   completeRun?: boolean;
+  /**
+   * Run as a local activity: a pipeline still running after this many milliseconds is handed over
+   * (handed-off-runs.ts) and this returns `{ handedOff: true }`.
+   */
+  handOffAfterMs?: number;
+  /** The regular activity after a hand-over: takes the run over (or resumes it from its folder). */
+  adopt?: boolean;
+}
+
+/** What a local activity returns for a run it handed over. */
+export interface HandedOffResult {
+  handedOff: true;
 }
 
 /** Activities that run Promise and Resource pipelines (configure and delete). */
@@ -65,6 +82,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   const { kube } = deps;
   const ensureIdentity = identityEnsurer(deps);
   const handoff = new RunHandoff<KubeObject>();
+  const handedOffRuns = new HandedOffRuns();
 
   /**
    * Marks a configure run as started and returns its plan: pipeline names, container counts and the
@@ -125,6 +143,10 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       intervalMs,
       pipelines: pipelines.map((p) => ({ name: p.metadata.name, containers: p.spec.containers.length })),
       ...(folded ? { folded: true } : {}),
+      // Folded runs are the lifecycles' own: they may start their pipelines inside the workflow task.
+      ...(folded && deps.executor.handOffAfterMs !== undefined
+        ? { handOffAfterMs: deps.executor.handOffAfterMs }
+        : {}),
     };
   }
 
@@ -135,18 +157,20 @@ export function pipelineRunActivities(deps: ActivityDeps) {
    * directory without re-running containers that finished.
    */
   async function runPipeline(input: RunPipelineInput) {
-    const beat = startProgressBeat(heartbeat, input.pipeline);
-    const held: { running?: DeferredStatusWrite } = {};
+    // A run taken over has run for seconds already: its heartbeats start at once.
+    const beat = startProgressBeat(heartbeat, input.pipeline, { immediately: input.adopt === true });
+    const held: { running?: DeferredStatusWrite; startedAt?: number } = {};
     const labels = {
       promise: input.ref.promise,
       type: isPromiseRef(input.ref) ? 'promise' : 'resource',
       action: input.action,
     };
-    const stopTimer = metrics.pipelineSeconds.startTimer(labels);
-    let outcome = 'error';
+    const startedAt = Date.now();
+    let outcome: string | undefined = 'error';
     try {
       const result = await runPipelineSteps(input, beat, held);
-      outcome = result.gone ? 'gone' : 'succeeded';
+      // Counted once, by the activity that finishes it.
+      outcome = 'handedOff' in result ? undefined : result.gone ? 'gone' : 'succeeded';
       return result;
     } catch (err) {
       if (err instanceof ApplicationFailure && err.type === 'PipelineFailed') outcome = 'failed';
@@ -157,17 +181,23 @@ export function pipelineRunActivities(deps: ActivityDeps) {
       // A way out that neither carried nor wrote the Running status (an error to retry) writes it,
       // as it was written before the containers ran; its own failure is the retry's to repeat.
       await held.running?.flush().catch(() => undefined);
-      stopTimer();
-      // "error": an infrastructure problem; the activity is retried.
-      metrics.pipelineRuns.inc({ ...labels, outcome });
+      if (outcome !== undefined) {
+        metrics.pipelineSeconds.observe(labels, (Date.now() - (held.startedAt ?? startedAt)) / 1000);
+        // "error": an infrastructure problem; the activity is retried.
+        metrics.pipelineRuns.inc({ ...labels, outcome });
+      }
     }
   }
 
   async function runPipelineSteps(
     input: RunPipelineInput,
     beat: ProgressBeat,
-    held: { running?: DeferredStatusWrite },
-  ) {
+    held: { running?: DeferredStatusWrite; startedAt?: number },
+  ): Promise<
+    | HandedOffResult
+    | { gone: true }
+    | { gone: false; files: number; control?: WorkflowControl; completed?: true }
+  > {
     const { ref, pipeline: name, action } = input;
     const acc = objectAccess(kube, ref);
     const ctx = Context.current();
@@ -185,7 +215,8 @@ export function pipelineRunActivities(deps: ActivityDeps) {
     /** The status as the API server has it, before this run's Running patch. */
     const serverStatus = obj.status;
     // A folded start is written by whichever attempt gets here: the run's pipeline list must show.
-    if (ctx.info.attempt === 1 || input.startRun) {
+    // A run taken over from a local activity was announced by it.
+    if (!input.adopt && (ctx.info.attempt === 1 || input.startRun)) {
       if (action === 'configure') {
         const start = input.startRun
           ? runStartedStatus(
@@ -237,61 +268,80 @@ export function pipelineRunActivities(deps: ActivityDeps) {
 
     const sa = pipelineIdentity(subject, pipeline).serviceAccount;
     const settings = pipelineSettings(await readPlatformConfig(kube), pipeline, promise);
+    const runKey = `${input.runId}/${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`;
+    const adopted = input.adopt ? handedOffRuns.take(runKey) : undefined;
     // The timeout counts from the first attempt: retries of the activity do not restart it.
-    const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(),
-      Math.max(0, settings.timeoutMs - (Date.now() - ctx.info.scheduledTimestampMs)),
+    const run =
+      adopted?.control ?? new RunControl(settings.timeoutMs - (Date.now() - ctx.info.scheduledTimestampMs));
+    if (adopted) held.startedAt = run.startedAt;
+    run.bind(
+      ctx.cancellationSignal,
+      () => ctx.cancellationDetails?.cancelRequested ?? false,
+      (p) => beat.progress(p),
     );
-    const timedOut = () => deadline.signal.aborted && !ctx.cancellationSignal.aborted;
     let pendingReason: string | undefined;
+    let handedOver = false;
     let outcome;
     try {
       // A span per pipeline execution: its containers get it as KRATIX_TRACE_PARENT.
-      outcome = await withSpan(
-        `pipeline ${name}`,
-        {
-          attributes: {
-            'kratix.promise': ref.promise,
-            'kratix.pipeline': name,
-            'kratix.workflow.action': action,
-            'kratix.workflow.type': acc.type,
-            'kratix.executor': deps.executor.name,
-          },
-        },
-        () =>
-          deps.executor.run({
-            traceEnv: pipelineTraceEnv(),
-            runKey: `${input.runId}/${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
-            workflowId: input.runId,
-            subject,
-            pipeline,
-            namespace: sa.namespace,
-            serviceAccount: sa.name,
-            identityKey: promise.metadata.uid,
-            baseEnv: pipelineEnv(subject, name),
-            objectYaml: pipelineInputYaml(obj),
-            withMetadata: action === 'configure',
-            settings,
-            runDir: path.join(
-              runRoot(deps, input.runId),
-              `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
-            ),
-            signal: AbortSignal.any([ctx.cancellationSignal, deadline.signal]),
-            // A timed-out run is over: its Pod goes, like a cancelled one's.
-            cancelRequested: () => timedOut() || (ctx.cancellationDetails?.cancelRequested ?? false),
-            onProgress: (p) => beat.progress(p),
-            onPending: async (p) => {
-              // Once per distinct reason: the Pod's status repeats it every few seconds.
-              if (p.reason === pendingReason) return;
-              pendingReason = p.reason;
-              await reportPending(kube, acc, action, name, p.message);
+      const done =
+        adopted?.done ??
+        withSpan(
+          `pipeline ${name}`,
+          {
+            attributes: {
+              'kratix.promise': ref.promise,
+              'kratix.pipeline': name,
+              'kratix.workflow.action': action,
+              'kratix.workflow.type': acc.type,
+              'kratix.executor': deps.executor.name,
             },
-          }),
-      );
+          },
+          () =>
+            deps.executor.run({
+              traceEnv: pipelineTraceEnv(),
+              runKey,
+              workflowId: input.runId,
+              subject,
+              pipeline,
+              namespace: sa.namespace,
+              serviceAccount: sa.name,
+              identityKey: promise.metadata.uid,
+              baseEnv: pipelineEnv(subject, name),
+              objectYaml: pipelineInputYaml(obj),
+              withMetadata: action === 'configure',
+              settings,
+              runDir: path.join(
+                runRoot(deps, input.runId),
+                `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
+              ),
+              signal: run.signal,
+              // A timed-out run is over: its Pod goes, like a cancelled one's.
+              cancelRequested: () => run.cancelRequested(),
+              onProgress: (p) => run.progress(p),
+              onPending: async (p) => {
+                // Once per distinct reason: the Pod's status repeats it every few seconds.
+                if (p.reason === pendingReason) return;
+                pendingReason = p.reason;
+                await reportPending(kube, acc, action, name, p.message);
+              },
+            }),
+        );
+      const first =
+        input.handOffAfterMs === undefined ? await done : await firstOf(done, input.handOffAfterMs);
+      if (first === STILL_RUNNING) {
+        // Still running: the workflow task completes and a regular activity takes the run over.
+        run.unbind();
+        handedOffRuns.put(runKey, run, done);
+        handedOver = true;
+        await announced;
+        await held.running?.flush();
+        return { handedOff: true };
+      }
+      outcome = first;
     } catch (err) {
       await announced.catch(() => undefined);
-      if (timedOut())
+      if (run.timedOut())
         throw await fail(
           `did not finish within ${formatDuration(settings.timeoutMs)} (pipelineTimeout); its containers were stopped`,
         );
@@ -299,7 +349,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
         throw await fail(err.message);
       throw err;
     } finally {
-      clearTimeout(timer);
+      if (!handedOver) run.end();
     }
     await announced;
     // The containers are done: the Running status now only goes out if the output is slow to write.
@@ -419,4 +469,19 @@ export function pipelineRunActivities(deps: ActivityDeps) {
   }
 
   return { startConfigureRun, runPipeline, completeConfigureRun };
+}
+
+const STILL_RUNNING = Symbol('still running');
+
+/** The run's outcome, or STILL_RUNNING if it has none after `ms`. */
+async function firstOf<T>(done: Promise<T>, ms: number): Promise<T | typeof STILL_RUNNING> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      done,
+      new Promise<typeof STILL_RUNNING>((r) => (timer = setTimeout(() => r(STILL_RUNNING), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -24,10 +24,16 @@ export interface ProgressBeat {
 export function startProgressBeat(
   send: (details: PipelineProgress) => void,
   pipeline: string,
-  everyMs = 5000,
+  opts: { everyMs?: number; immediately?: boolean } = {},
 ): ProgressBeat {
+  const everyMs = opts.everyMs ?? 5000;
   let latest: PipelineProgress = { pipeline };
   let beating = false;
+  // A run taken over from a local activity has run for seconds: it beats from the start.
+  if (opts.immediately) {
+    beating = true;
+    send(latest);
+  }
   const timer = setInterval(() => {
     beating = true;
     send(latest);

@@ -101,6 +101,7 @@ export async function createWorker(
     runtimeInstalled = true;
   }
   // Keys are read before connecting: a bad key setting fails the start with its own message.
+  const cachedWorkflows = opts.maxCachedWorkflows ?? Number(process.env.KRATIX_MAX_CACHED_WORKFLOWS ?? 300);
   const dataConverter = temporalDataConverter(opts.temporal);
   const connection = await connectTemporalWorker(opts.temporal);
   const kube = Kube.fromFile(opts.kubeconfig);
@@ -121,7 +122,11 @@ export async function createWorker(
             },
           }
         : { workflowsPath: workflowsPath() }),
-      maxCachedWorkflows: opts.maxCachedWorkflows ?? Number(process.env.KRATIX_MAX_CACHED_WORKFLOWS ?? 300),
+      maxCachedWorkflows: cachedWorkflows,
+      // A pipeline's local attempt holds its workflow task for up to the executor's hand-over
+      // time (configure-run.ts): as many tasks as activities may be in flight, not the SDK's 40,
+      // or a burst runs 40 pipelines at a time (1,000 at once: 80 s instead of 45-55 s).
+      maxConcurrentWorkflowTaskExecutions: workflowTaskSlots(cachedWorkflows),
       // Heartbeats reach the server at least every 2 s, so a cancelled pipeline (delete during
       // configure) notices within seconds instead of 0.8 x heartbeatTimeout.
       maxHeartbeatThrottleInterval: '2 seconds',
@@ -171,4 +176,9 @@ export async function writeWorkflowBundle(file: string): Promise<void> {
     });
     writeFileSync(out, code);
   }
+}
+
+/** Workflow tasks in flight at once: 100 (the SDK's activity slots), within the workflow cache. */
+export function workflowTaskSlots(cachedWorkflows: number): number {
+  return cachedWorkflows > 1 ? Math.min(100, cachedWorkflows) : 100;
 }

@@ -76,3 +76,15 @@ export const PIPELINE_OPTIONS: ActivityOptions = {
 };
 
 export const pipelines = proxyActivities<Pick<Activities, 'runPipeline'>>(PIPELINE_OPTIONS);
+
+// A pipeline's first attempt inside the workflow task (configure-run.ts runPipeline): it returns
+// by the executor's hand-over time, so no heartbeat is needed; a dead worker's workflow task times
+// out (10 s) and the next worker runs it again, resuming from the run's folder.
+export const LOCAL_PIPELINE_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: PIPELINE_OPTIONS.retry,
+  localRetryThreshold: '10 seconds',
+};
+
+export const localPipelines = proxyLocalActivities<Pick<Activities, 'runPipeline'>>(LOCAL_PIPELINE_OPTIONS);

@@ -11,9 +11,12 @@ import {
   KUBE_OPTIONS,
   LOCAL_KUBE_OPTIONS,
   localKube,
+  LOCAL_PIPELINE_OPTIONS,
+  localPipelines,
   PIPELINE_OPTIONS,
   pipelines,
 } from './activities-proxy.js';
+import type { RunPipelineInput } from '../activities/pipeline-runs.js';
 import {
   interruptSignal,
   supersedeSignal,
@@ -60,6 +63,8 @@ export interface RunShape {
   local: boolean;
   /** Whether workflow-control.yaml is acted on (asked lazily: a patch marker in older runs). */
   workflowControl: () => boolean;
+  /** Pipelines may start as local activities, when the plan says how long (RunShapeFlags). */
+  localPipelines?: boolean;
 }
 
 /**
@@ -114,27 +119,24 @@ export async function performConfigureRun(
       let result;
       try {
         result = await scope.run(() =>
-          pipelines.runPipeline.executeWithOptions(
+          runPipeline(
             {
-              ...PIPELINE_OPTIONS,
-              summary:
-                `pipeline ${p.name} (${i + 1}/${plan.pipelines.length}): ${p.containers} container(s)` +
-                (attempt > 1 ? ` (attempt ${attempt})` : ''),
+              ref,
+              action: 'configure',
+              pipeline: p.name,
+              index: i,
+              total: plan.pipelines.length,
+              runId,
+              generation: input.generation,
+              ...(attempt > 1 ? { attempt } : {}),
+              ...(startsRun && attempt === 1 ? { startRun: true } : {}),
+              ...(fold && i === plan.pipelines.length - 1 ? { completeRun: true } : {}),
             },
-            [
-              {
-                ref,
-                action: 'configure',
-                pipeline: p.name,
-                index: i,
-                total: plan.pipelines.length,
-                runId,
-                generation: input.generation,
-                ...(attempt > 1 ? { attempt } : {}),
-                ...(startsRun && attempt === 1 ? { startRun: true } : {}),
-                ...(fold && i === plan.pipelines.length - 1 ? { completeRun: true } : {}),
-              },
-            ],
+            `pipeline ${p.name} (${i + 1}/${plan.pipelines.length}): ${p.containers} container(s)` +
+              (attempt > 1 ? ` (attempt ${attempt})` : ''),
+            // Only the last: a signal waits while a local attempt runs, and a spec change during an
+            // earlier pipeline must stop the run before the next one starts.
+            shape.localPipelines && i === plan.pipelines.length - 1 ? plan.handOffAfterMs : undefined,
           ),
         );
       } catch (err) {
@@ -172,9 +174,37 @@ export async function performConfigureRun(
   return { outcome: 'succeeded', intervalMs: plan.intervalMs };
 }
 
+/**
+ * One pipeline. With `handOffAfterMs` (quick executors, lifecycles whose runs may) it starts as a
+ * local activity, inside the workflow task that schedules it: no activity task, no second workflow
+ * task, about half the Temporal work of a run. One still running after that long is handed, still
+ * running, to the regular activity scheduled next, which shows as pending, heartbeats and can be
+ * cancelled (activities/handed-off-runs.ts). The local attempt does not heartbeat: meanwhile a
+ * signal waits for its workflow task, at most `handOffAfterMs`, as a cancellation waited for a
+ * regular run's first heartbeat (also 5 s).
+ */
+async function runPipeline(input: RunPipelineInput, summary: string, handOffAfterMs?: number) {
+  if (handOffAfterMs !== undefined) {
+    const first = await localPipelines.runPipeline.executeWithOptions(
+      { ...LOCAL_PIPELINE_OPTIONS, summary: `${summary}, in the workflow task` },
+      [{ ...input, handOffAfterMs }],
+    );
+    if (!('handedOff' in first)) return first;
+  }
+  const result = await pipelines.runPipeline.executeWithOptions({ ...PIPELINE_OPTIONS, summary }, [
+    { ...input, ...(handOffAfterMs !== undefined ? { adopt: true } : {}) },
+  ]);
+  // Only a local attempt hands a run over.
+  if ('handedOff' in result) throw new Error(`pipeline ${input.pipeline} was handed over twice`);
+  return result;
+}
+
 /** The configure run in flight inside a lifecycle, and how the lifecycle's signals reach it. */
 export class InlineRun {
   private controls: RunControls | undefined;
+
+  /** @param localPipelines the lifecycle's runs may start pipelines as local activities. */
+  constructor(private readonly localPipelines = false) {}
 
   /** Runs it with folded local steps; the lifecycle's `state` shows the pipeline running now. */
   async run(input: ConfigureRunInput, runId: string, state: LifecycleState): Promise<ConfigureRunResult> {
@@ -186,7 +216,13 @@ export class InlineRun {
     // `kratix-temporal runs` lists the runs marked so from the lifecycle's state.
     if (state.running) state.running.inline = true;
     try {
-      const shape = { runId, fold: true, local: true, workflowControl: () => true };
+      const shape = {
+        runId,
+        fold: true,
+        local: true,
+        workflowControl: () => true,
+        localPipelines: this.localPipelines,
+      };
       const result = await performConfigureRun(input, shape, controls);
       // Stopped for a long history: the next execution runs it again, from its first pipeline.
       if (controls.yielded) state.pendingReason ??= input.reason;

@@ -89,6 +89,11 @@ export interface ResourceLifecycleInput {
    * their histories replay unchanged.
    */
   inlineRuns?: true;
+  /**
+   * Its runs may start pipelines as local activities (configure-run.ts). Set on continue-as-new by
+   * the code that does so; a first execution decides by a patch marker (entity-loop.ts runShape).
+   */
+  localPipelines?: true;
 }
 
 export interface PromiseLifecycleInput {
@@ -97,6 +102,8 @@ export interface PromiseLifecycleInput {
   state?: LifecycleState;
   /** As ResourceLifecycleInput.inlineRuns. */
   inlineRuns?: true;
+  /** As ResourceLifecycleInput.localPipelines. */
+  localPipelines?: true;
 }
 
 /** suspended: workflow-control.yaml said so; blocked: spec.requiredPromises not met. */

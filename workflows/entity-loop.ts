@@ -222,15 +222,32 @@ export async function runEntityLoop(state: LifecycleState, cb: EntityCallbacks):
   await condition(allHandlersFinished);
 }
 
+/** How a lifecycle execution runs its configure runs. */
+export interface RunShapeFlags {
+  /** Inside the lifecycle, not as child workflows. */
+  inline: boolean;
+  /** Pipelines may start as local activities, inside the workflow task (configure-run.ts). */
+  localPipelines: boolean;
+}
+
 /**
- * Whether this lifecycle execution runs its configure runs inline. `inlineRuns` in the input says
- * so; when the controller set it (a first execution, no state yet), an older worker may have taken
- * the first workflow task during a rolling upgrade and ignored it, so that case also asks a patch
- * marker (one per new lifecycle). A continue-as-new that set it ran this code already. Asked once,
- * at the start, before any command.
+ * How this lifecycle execution runs its configure runs. `inlineRuns` in the input says inline;
+ * when the controller set it (a first execution, no state yet), an older worker may have taken
+ * the first workflow task during a rolling upgrade and ignored it, so that case asks a patch
+ * marker, one per new lifecycle: `local-pipelines` from the code that starts pipelines as local
+ * activities, `inline-runs` before it (a history with the older marker replays as it ran). A
+ * continue-as-new ran this code already and says both in its input. Asked once, at the start,
+ * before any command.
  */
-export function runsInline(input: { inlineRuns?: true; state?: LifecycleState }): boolean {
-  return input.inlineRuns === true && (input.state !== undefined || patched('inline-runs'));
+export function runShape(input: {
+  inlineRuns?: true;
+  localPipelines?: true;
+  state?: LifecycleState;
+}): RunShapeFlags {
+  if (input.inlineRuns !== true) return { inline: false, localPipelines: false };
+  if (input.state !== undefined) return { inline: true, localPipelines: input.localPipelines === true };
+  if (patched('local-pipelines')) return { inline: true, localPipelines: true };
+  return { inline: patched('inline-runs'), localPipelines: false };
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   initialState,
   markRunStatus,
   runEntityLoop,
-  runsInline,
+  runShape,
   runStatusClearedAtDelete,
 } from './entity-loop.js';
 
@@ -28,11 +28,12 @@ import {
  * Available. A spec change re-runs every resource of the Promise; delete removes everything.
  */
 export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<void> {
-  const inlineRuns = runsInline(input);
+  const shape = runShape(input);
+  const inlineRuns = shape.inline;
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId;
   const ref: PromiseRef = { type: 'promise', promise: input.name, uid: input.uid };
-  const inline = new InlineRun();
+  const inline = new InlineRun(shape.localPipelines);
   await runEntityLoop(state, {
     uid: input.uid,
     async run(ctx) {
@@ -112,6 +113,7 @@ export async function promiseLifecycle(input: PromiseLifecycleInput): Promise<vo
       await kube.finishPromiseDelete({ name: input.name, uid: input.uid });
     },
     // The next execution runs its configure runs inline, whichever way this one ran them.
-    continueAsNew: (s) => continueAsNew<typeof promiseLifecycle>({ ...input, state: s, inlineRuns: true }),
+    continueAsNew: (s) =>
+      continueAsNew<typeof promiseLifecycle>({ ...input, state: s, inlineRuns: true, localPipelines: true }),
   });
 }

@@ -17,7 +17,7 @@ import {
   initialState,
   markRunStatus,
   runEntityLoop,
-  runsInline,
+  runShape,
   runStatusClearedAtDelete,
 } from './entity-loop.js';
 
@@ -28,11 +28,12 @@ import {
  */
 export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<void> {
   const { ref } = input;
-  const inlineRuns = runsInline(input);
+  const shape = runShape(input);
+  const inlineRuns = shape.inline;
   const state = input.state ?? initialState();
   const selfId = workflowInfo().workflowId ?? resourceWorkflowId(ref);
   let child: ChildWorkflowHandle<typeof configureRun> | undefined;
-  const inline = new InlineRun();
+  const inline = new InlineRun(shape.localPipelines);
 
   await runEntityLoop(state, {
     uid: ref.uid,
@@ -74,6 +75,7 @@ export async function resourceLifecycle(input: ResourceLifecycleInput): Promise<
       await kube.finishResourceDelete({ ref });
     },
     // The next execution runs its configure runs inline, whichever way this one ran them.
-    continueAsNew: (s) => continueAsNew<typeof resourceLifecycle>({ ref, state: s, inlineRuns: true }),
+    continueAsNew: (s) =>
+      continueAsNew<typeof resourceLifecycle>({ ref, state: s, inlineRuns: true, localPipelines: true }),
   });
 }

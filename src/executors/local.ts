@@ -34,6 +34,8 @@ interface Progress {
  */
 export class LocalExecutor implements PipelineExecutor {
   readonly name = 'local';
+  /** 5 s: runs take milliseconds; a run's first heartbeat is due then anyway (progress-beat.ts). */
+  readonly handOffAfterMs = 5000;
 
   constructor(
     /** Undefined: no cluster (`kratix-temporal test`): literal env only, kubectl reaches nothing. */

@@ -64,5 +64,12 @@ export type PipelineRunOutcome =
  */
 export interface PipelineExecutor {
   readonly name: string;
+  /**
+   * Set for executors whose runs usually take well under a second (host processes): a pipeline
+   * then starts as a local activity inside its lifecycle's workflow task, and one still running
+   * after this many milliseconds is handed, still running, to a regular activity (README,
+   * "Pipelines inside the workflow task"). Unset (Pods): always a regular activity.
+   */
+  readonly handOffAfterMs?: number;
   run(req: PipelineRunRequest): Promise<PipelineRunOutcome>;
 }

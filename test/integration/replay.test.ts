@@ -73,6 +73,13 @@ describe('recorded histories', () => {
         // a failing object deleted: KratixRunStatus removed in the update that marks the delete
         'v9-delete-status/failing-deleted-resource-resourceLifecycle.json',
         'v9-delete-status/failing-deleted-resource-delete.json',
+        // the last pipeline of a run as a local activity; one still running after 5 s handed to a
+        // regular activity (controls: interrupted by the manual label after the hand-over)
+        'v10-local-pipelines/resource-resourceLifecycle.json',
+        'v10-local-pipelines/failures-resource-resourceLifecycle.json',
+        'v10-local-pipelines/controls-resource-resourceLifecycle.json',
+        'v10-local-pipelines/failing-deleted-resource-resourceLifecycle.json',
+        'v10-local-pipelines/promise-promiseLifecycle.json',
       ]),
     );
   });

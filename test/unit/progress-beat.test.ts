@@ -7,7 +7,7 @@ describe('startProgressBeat (heartbeats of a running pipeline)', () => {
 
   it('a run that ends within the first interval sends no heartbeat (no server write)', () => {
     const sent: PipelineProgress[] = [];
-    const beat = startProgressBeat((d) => sent.push(d), 'configure-1', 2000);
+    const beat = startProgressBeat((d) => sent.push(d), 'configure-1', { everyMs: 2000 });
     beat.progress({ container: 'main', index: 0 });
     jest.advanceTimersByTime(1999);
     beat.stop();
@@ -17,7 +17,7 @@ describe('startProgressBeat (heartbeats of a running pipeline)', () => {
 
   it('a longer run beats every interval with the container running now', () => {
     const sent: PipelineProgress[] = [];
-    const beat = startProgressBeat((d) => sent.push(d), 'configure-1', 2000);
+    const beat = startProgressBeat((d) => sent.push(d), 'configure-1', { everyMs: 2000 });
     beat.progress({ container: 'first', index: 0 });
     jest.advanceTimersByTime(2000);
     expect(sent).toEqual([{ pipeline: 'configure-1', container: 'first', index: 0 }]);
@@ -43,9 +43,20 @@ describe('startProgressBeat (heartbeats of a running pipeline)', () => {
 
   it('beats before any container started (a Pod still pending) with the pipeline alone', () => {
     const sent: PipelineProgress[] = [];
-    const beat = startProgressBeat((d) => sent.push(d), 'configure-1', 2000);
+    const beat = startProgressBeat((d) => sent.push(d), 'configure-1', { everyMs: 2000 });
     jest.advanceTimersByTime(2000);
     beat.stop();
     expect(sent).toEqual([{ pipeline: 'configure-1' }]);
+  });
+
+  it('a run taken over from a local activity beats at once, then every interval', () => {
+    const sent: PipelineProgress[] = [];
+    const beat = startProgressBeat((d) => sent.push(d), 'configure-1', { immediately: true });
+    expect(sent).toEqual([{ pipeline: 'configure-1' }]);
+    beat.progress({ container: 'second', index: 1 });
+    expect(sent).toHaveLength(2);
+    jest.advanceTimersByTime(5000);
+    expect(sent).toHaveLength(3);
+    beat.stop();
   });
 });
