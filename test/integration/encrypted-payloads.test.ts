@@ -331,6 +331,7 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
     // CI, not reproduced here), so a page that does not show it within a minute is loaded again.
     const eventShows = async (page: Page, s: string) => {
       for (let attempt = 1; ; attempt++) {
+        await expandPipelineEvent(page);
         const wait = page.waitForFunction(
           (t: string) => (globalThis as unknown as BrowserGlobals).document.body.innerText.includes(t),
           { polling: 500, timeout: 60_000 },
@@ -340,6 +341,17 @@ describe('encrypted payloads (dev --encrypt-payloads)', () => {
         if (await wait.then(() => true).catch(() => false)) return;
         await page.reload({ waitUntil: 'domcontentloaded' });
       }
+    };
+    // The last pipeline of a run runs inside the workflow task, as a local activity: its failure
+    // is in its event's details, one click away (the newest is at the top).
+    const expandPipelineEvent = async (page: Page) => {
+      const row = await page
+        .waitForSelector(
+          '::-p-xpath(//tr[.//*[normalize-space(text())="Local Activity"] and .//*[normalize-space(text())="runPipeline"]])',
+          { timeout: 60_000 },
+        )
+        .catch(() => null);
+      await row?.click();
     };
     const shot = (page: Page, name: string) =>
       page.screenshot({ path: path.join(artifacts, name), fullPage: true });

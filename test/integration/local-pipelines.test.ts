@@ -13,7 +13,7 @@ import {
   waitUntil,
   type TestApi,
 } from '../support/promises.js';
-import { testTemporalClient } from '../support/temporal.js';
+import { localActivityTypes, testTemporalClient } from '../support/temporal.js';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -30,17 +30,7 @@ function pipelineSteps(events: HistoryEvent[]) {
   const scheduled = events.filter(
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runPipeline',
   ).length;
-  // A local activity leaves a marker whose data names its activity type.
-  const local = events.filter((e) => {
-    const details = e.markerRecordedEventAttributes?.details ?? {};
-    return Object.values(details)
-      .flatMap((p) => p.payloads ?? [])
-      .some((p) =>
-        Buffer.from(p.data ?? [])
-          .toString('utf8')
-          .includes('"runPipeline"'),
-      );
-  }).length;
+  const local = localActivityTypes(events).filter((t) => t === 'runPipeline').length;
   return { scheduled, local };
 }
 
