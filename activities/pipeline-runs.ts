@@ -268,7 +268,9 @@ export function pipelineRunActivities(deps: ActivityDeps) {
 
     const sa = pipelineIdentity(subject, pipeline).serviceAccount;
     const settings = pipelineSettings(await readPlatformConfig(kube), pipeline, promise);
-    const runKey = `${input.runId}/${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`;
+    /** This pipeline's part of the run: its folder, and (with the run id) its key. */
+    const step = `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`;
+    const runKey = `${input.runId}/${step}`;
     const adopted = input.adopt ? handedOffRuns.take(runKey) : undefined;
     // The timeout counts from the first attempt: retries of the activity do not restart it.
     const run =
@@ -311,10 +313,7 @@ export function pipelineRunActivities(deps: ActivityDeps) {
               objectYaml: pipelineInputYaml(obj),
               withMetadata: action === 'configure',
               settings,
-              runDir: path.join(
-                runRoot(deps, input.runId),
-                `${input.index}-${name}${input.attempt ? `-${input.attempt}` : ''}`,
-              ),
+              runDir: path.join(runRoot(deps, input.runId), step),
               signal: run.signal,
               // A timed-out run is over: its Pod goes, like a cancelled one's.
               cancelRequested: () => run.cancelRequested(),
